@@ -1,0 +1,528 @@
+/*
+ * api.c - REST handlers (api.h).
+ *
+ * Every request: route (404/405) -> authenticate (401) and authorise
+ * (403) -> check the body's length (413) and media type (415) -> read the
+ * body -> one handler call -> render.  Errors are built by one helper from
+ * a code and a message (http_reply_error).
+ */
+#include "api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libpq-fe.h>
+
+#include "auth.h"
+#include "db_migrate.h"
+#include "log.h"
+#include "pg.h"
+#include "router.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define DB_REQUEST_DEADLINE_MS 10000
+
+struct api_ctx {
+	struct gantryd *d;
+	struct route_match match;
+	const char *route_label;
+	char token_name[AUTH_NAME_MAX];
+	unsigned token_roles;
+};
+
+typedef void (*api_handler)(struct api_ctx *ctx, struct http_req *req);
+
+static void h_healthz(struct api_ctx *ctx, struct http_req *req);
+static void h_readyz(struct api_ctx *ctx, struct http_req *req);
+static void h_metrics(struct api_ctx *ctx, struct http_req *req);
+static void h_audit(struct api_ctx *ctx, struct http_req *req);
+static void h_reload(struct api_ctx *ctx, struct http_req *req);
+
+static const struct route routes[] = {
+	{"GET", "/healthz", AUTH_NONE, NULL, (void *)h_healthz},
+	{"GET", "/readyz", AUTH_NONE, NULL, (void *)h_readyz},
+	{"GET", "/metrics", AUTH_NONE, NULL, (void *)h_metrics},
+	{"GET", "/v1/audit", AUTH_READ, NULL, (void *)h_audit},
+	{"POST", "/v1/reload", AUTH_ADMIN, "application/json",
+	    (void *)h_reload},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+int
+api_metrics_init(struct gantryd *d)
+{
+	struct metrics *m = d->metrics;
+	char labels[128];
+
+	if (metrics_define(m, "gantry_http_requests_total", METRICS_COUNTER,
+		"HTTP requests answered, by route pattern, method and status.",
+		NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_http_request_duration_seconds",
+		METRICS_HISTOGRAM,
+		"Time from request headers to the response, by route pattern.",
+		latency_buckets,
+		sizeof(latency_buckets) / sizeof(latency_buckets[0])) < 0 ||
+	    metrics_define(m, "gantry_db_up", METRICS_GAUGE,
+		"1 while the database connection is up and set up.", NULL,
+		0) < 0 ||
+	    metrics_define(m, "gantry_db_reconnects_total", METRICS_COUNTER,
+		"Database connection attempts after the first.", NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_schema_version", METRICS_GAUGE,
+		"Schema migration version applied (0 until migrated).", NULL,
+		0) < 0 ||
+	    metrics_define(m, "gantry_schema_current", METRICS_GAUGE,
+		"1 when every migration of this binary is applied.", NULL,
+		0) < 0 ||
+	    metrics_define(m, "gantry_build_info", METRICS_GAUGE,
+		"Build information; the value is always 1.", NULL, 0) < 0)
+		return -1;
+	snprintf(labels, sizeof(labels), "version=\"%s\"", PACKAGE_VERSION);
+	return metrics_set(m, "gantry_build_info", labels, 1);
+}
+
+/* "application/json; charset=utf-8" matches "application/json". */
+static bool
+media_type_is(const char *header, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (header == NULL)
+		return false;
+	while (*header == ' ')
+		header++;
+	return strncasecmp(header, want, n) == 0 &&
+	    (header[n] == '\0' || header[n] == ';' || header[n] == ' ');
+}
+
+static void
+on_headers(struct http_req *req, void *arg)
+{
+	struct gantryd *d = arg;
+	struct api_ctx *ctx = calloc(1, sizeof(*ctx));
+	const struct route *r;
+	const struct auth_token *tok;
+	struct gantry_error err;
+	int64_t clen;
+	bool has_body;
+
+	if (ctx == NULL) {
+		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	ctx->d = d;
+	ctx->route_label = "unmatched";
+	http_req_set_data(req, ctx);
+	if (router_match(routes, NROUTES, http_req_method(req),
+		http_req_path(req), &ctx->match, &err) < 0) {
+		http_reply_error(req, err.code, err.msg, NULL);
+		return;
+	}
+	r = ctx->match.route;
+	ctx->route_label = r->pattern;
+	if (r->role != AUTH_NONE) {
+		tok = auth_authenticate(d->cfg->tokens, d->cfg->ntokens,
+		    http_req_header(req, "Authorization"), &err);
+		if (tok == NULL) {
+			http_reply_error(req, err.code, err.msg, NULL);
+			return;
+		}
+		snprintf(ctx->token_name, sizeof(ctx->token_name), "%s",
+		    tok->name);
+		ctx->token_roles = tok->roles;
+		if (!auth_has_role(tok, (enum auth_role)r->role)) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg),
+			    "token \"%s\" lacks the role %s needed for %s %s",
+			    tok->name, auth_role_name((enum auth_role)r->role),
+			    r->method, r->pattern);
+			http_reply_error(req, GANTRY_EPERM, msg, NULL);
+			return;
+		}
+	}
+	clen = http_req_content_length(req);
+	has_body = clen > 0 ||
+	    http_req_header(req, "Transfer-Encoding") != NULL;
+	if (!has_body)
+		return;
+	if (r->body == NULL) {
+		http_reply_error(req, GANTRY_EMEDIA,
+		    "this endpoint takes no request body", NULL);
+		return;
+	}
+	if (!media_type_is(http_req_header(req, "Content-Type"), r->body)) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "Content-Type must be %s",
+		    r->body);
+		http_reply_error(req, GANTRY_EMEDIA, msg, NULL);
+		return;
+	}
+	if (clen > (int64_t)http_req_max_body(req)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg),
+		    "request body is larger than max_body (%zu bytes)",
+		    http_req_max_body(req));
+		http_reply_error(req, GANTRY_ETOOBIG, msg, NULL);
+	}
+}
+
+static void
+on_request(struct http_req *req, void *arg)
+{
+	struct api_ctx *ctx = http_req_data(req);
+
+	if (ctx == NULL || ctx->match.route == NULL)
+		return; /* answered in on_headers */
+	((api_handler)ctx->match.route->handler)(ctx, req);
+}
+
+static void
+on_complete(struct http_req *req, void *arg)
+{
+	struct gantryd *d = arg;
+	struct api_ctx *ctx = http_req_data(req);
+	const char *route = ctx ? ctx->route_label : "unmatched";
+	char labels[256];
+	double secs = http_req_elapsed(req);
+
+	snprintf(labels, sizeof(labels),
+	    "route=\"%s\",method=\"%s\",status=\"%d\"", route,
+	    ctx && ctx->match.route ? ctx->match.route->method : "other",
+	    http_req_status(req));
+	metrics_add(d->metrics, "gantry_http_requests_total", labels, 1);
+	snprintf(labels, sizeof(labels), "route=\"%s\"", route);
+	metrics_observe(d->metrics, "gantry_http_request_duration_seconds",
+	    labels, secs);
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		char q[300];
+
+		log_debug("http.request",
+		    "method=%s path=%s status=%d ms=%.3f token=%s",
+		    ctx && ctx->match.route ? ctx->match.route->method : "-",
+		    log_quote(http_req_path(req), q, sizeof(q)),
+		    http_req_status(req), secs * 1000,
+		    ctx && ctx->token_name[0] ? ctx->token_name : "-");
+	}
+	http_req_set_data(req, NULL);
+	free(ctx);
+}
+
+void
+api_hooks(struct gantryd *d, struct http_hooks *hooks)
+{
+	hooks->on_headers = on_headers;
+	hooks->on_request = on_request;
+	hooks->on_complete = on_complete;
+	hooks->arg = d;
+}
+
+/* --- handlers -------------------------------------------------------------- */
+
+static void
+h_healthz(struct api_ctx *ctx, struct http_req *req)
+{
+	static const char body[] = "{\"status\":\"ok\"}";
+
+	http_reply_static(req, 200, "application/json", body,
+	    sizeof(body) - 1);
+}
+
+/* Why the daemon is not ready, or NULL when the database should be. */
+static const char *
+not_ready_reason(struct gantryd *d, char *buf, size_t len)
+{
+	if (d->draining)
+		return "gantryd is shutting down";
+	if (!pg_is_up(d->pg)) {
+		snprintf(buf, len, "database unreachable: %s",
+		    pg_last_error(d->pg));
+		return buf;
+	}
+	if (!d->schema_current) {
+		snprintf(buf, len, "%s",
+		    d->schema_error[0] ? d->schema_error :
+					 "schema migrations not applied yet");
+		return buf;
+	}
+	return NULL;
+}
+
+static void
+readyz_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct http_req *req = arg;
+	struct api_ctx *ctx = http_req_data(req);
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "database check failed: %s",
+		    errmsg ? errmsg : "no result");
+		http_reply_error(req, GANTRY_EUNAVAIL, msg, NULL);
+	} else if (ctx != NULL) {
+		http_reply_json(req, 200,
+		    json_pack("{s:s, s:i}", "status", "ready",
+			"schema_version", ctx->d->schema_version));
+	}
+	http_req_unref(req);
+}
+
+static void
+h_readyz(struct api_ctx *ctx, struct http_req *req)
+{
+	char buf[400];
+	const char *why = not_ready_reason(ctx->d, buf, sizeof(buf));
+
+	if (why != NULL) {
+		http_reply_error(req, GANTRY_EUNAVAIL, why, NULL);
+		return;
+	}
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, "SELECT 1", 0, NULL, readyz_done, req) < 0) {
+		http_req_unref(req);
+		http_reply_error(req, GANTRY_EUNAVAIL,
+		    "database unreachable", NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
+static void
+h_metrics(struct api_ctx *ctx, struct http_req *req)
+{
+	struct gantryd *d = ctx->d;
+	size_t len = 0;
+	char *text;
+
+	metrics_set(d->metrics, "gantry_db_up", NULL, pg_is_up(d->pg));
+	metrics_set(d->metrics, "gantry_schema_version", NULL,
+	    d->schema_version);
+	metrics_set(d->metrics, "gantry_schema_current", NULL,
+	    d->schema_current);
+	metrics_set(d->metrics, "gantry_db_reconnects_total", NULL,
+	    (double)pg_reconnects(d->pg));
+	text = metrics_render(d->metrics, &len);
+	if (text == NULL) {
+		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	http_reply_buf(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    text, len);
+}
+
+/* Answer 503 when the database cannot serve a request now. */
+static bool
+db_unavailable(struct api_ctx *ctx, struct http_req *req)
+{
+	char buf[400];
+	const char *why = not_ready_reason(ctx->d, buf, sizeof(buf));
+
+	if (why == NULL)
+		return false;
+	http_reply_error(req, GANTRY_EUNAVAIL, why, NULL);
+	return true;
+}
+
+/* Parse a query parameter as an integer in [min, max]; def when absent. */
+static int
+query_int(struct http_req *req, const char *name, long long min,
+    long long max, long long def, long long *out)
+{
+	const char *v = http_req_query(req, name);
+	char *end;
+	long long n;
+	char msg[160];
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	n = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || n < min || n > max) {
+		snprintf(msg, sizeof(msg),
+		    "query parameter %s must be an integer in %lld..%lld",
+		    name, min, max);
+		http_reply_error(req, GANTRY_EINVAL, msg, NULL);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static void
+audit_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct http_req *req = arg;
+	json_error_t jerr;
+	json_t *entries;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "reading the audit log failed: %s",
+		    errmsg ? errmsg : "no result");
+		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
+		    msg, NULL);
+		http_req_unref(req);
+		return;
+	}
+	entries = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+	if (entries == NULL) {
+		http_reply_error(req, GANTRY_EINTERNAL,
+		    "the audit log query returned bad JSON", NULL);
+	} else {
+		const char *next = PQgetisnull(res, 0, 1) ?
+		    NULL :
+		    PQgetvalue(res, 0, 1);
+
+		http_reply_json(req, 200,
+		    json_pack("{s:o, s:s?}", "entries", entries,
+			"next_cursor", next));
+	}
+	http_req_unref(req);
+}
+
+static void
+h_audit(struct api_ctx *ctx, struct http_req *req)
+{
+	/* Newest first; the cursor is the id below which to continue. */
+	static const char sql[] =
+	    "WITH page AS ("
+	    " SELECT id, at, actor, action, object, reason, data"
+	    " FROM audit_log WHERE ($1::bigint IS NULL OR id < $1::bigint)"
+	    " ORDER BY id DESC LIMIT $2::int)"
+	    " SELECT coalesce(json_agg(json_build_object("
+	    "  'id', id, 'at', at, 'actor', actor, 'action', action,"
+	    "  'object', object, 'reason', reason, 'data', data)"
+	    "  ORDER BY id DESC), '[]'::json)::text,"
+	    " CASE WHEN count(*) = $2::int THEN min(id)::text END"
+	    " FROM page";
+	long long limit, before;
+	char limit_s[24], before_s[24];
+	const char *params[2];
+
+	if (query_int(req, "limit", 1, 1000, 100, &limit) < 0 ||
+	    query_int(req, "cursor", 1, INT64_MAX, 0, &before) < 0)
+		return;
+	if (db_unavailable(ctx, req))
+		return;
+	snprintf(limit_s, sizeof(limit_s), "%lld", limit);
+	snprintf(before_s, sizeof(before_s), "%lld", before);
+	params[0] = before > 0 ? before_s : NULL;
+	params[1] = limit_s;
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, sql, 2, params, audit_done, req) < 0) {
+		http_req_unref(req);
+		http_reply_error(req, GANTRY_EUNAVAIL, "database unreachable",
+		    NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
+struct reload_job {
+	struct http_req *req;
+	json_t *reply;
+};
+
+static void
+reload_audited(PGresult *res, const char *errmsg, void *arg)
+{
+	struct reload_job *job = arg;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		char q[400];
+
+		log_warn("audit.write_failed", "action=reload error=%s",
+		    log_quote(errmsg ? errmsg : "no result", q, sizeof(q)));
+		json_object_set_new(job->reply, "audit_error",
+		    json_string(errmsg ? errmsg : "no result"));
+	}
+	http_reply_json(job->req, 200, job->reply);
+	http_req_unref(job->req);
+	free(job);
+}
+
+static void
+h_reload(struct api_ctx *ctx, struct http_req *req)
+{
+	static const char sql[] =
+	    "INSERT INTO audit_log (actor, action, object, reason, data)"
+	    " VALUES ($1, 'reload', 'config', $2, $3::jsonb)";
+	struct diag diag = {0};
+	char restart[256], actor[96];
+	const char *reason = NULL;
+	const char *params[3];
+	struct reload_job *job;
+	json_t *body = NULL, *data;
+	json_error_t jerr;
+	size_t len;
+	const char *raw = http_req_body(req, &len);
+	char *data_s;
+
+	if (len > 0) {
+		body = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(body)) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg),
+			    "body must be a JSON object {\"reason\": ...}: %s",
+			    body ? "not an object" : jerr.text);
+			json_decref(body);
+			http_reply_error(req, GANTRY_EINVAL, msg, NULL);
+			return;
+		}
+		reason = json_string_value(json_object_get(body, "reason"));
+	}
+	if (db_unavailable(ctx, req)) {
+		json_decref(body);
+		return;
+	}
+	if (gantryd_reload(ctx->d, &diag, restart, sizeof(restart)) < 0) {
+		http_reply_error(req, GANTRY_EINVALID,
+		    "the configuration file is invalid; the running "
+		    "configuration was kept",
+		    &diag);
+		diag_clear(&diag);
+		json_decref(body);
+		return;
+	}
+	diag_clear(&diag);
+	job = calloc(1, sizeof(*job));
+	data = json_pack("{s:s}", "restart_needed", restart);
+	data_s = data ? json_dumps(data, JSON_COMPACT) : NULL;
+	json_decref(data);
+	if (job == NULL || data_s == NULL) {
+		free(job);
+		free(data_s);
+		json_decref(body);
+		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	job->req = req;
+	job->reply = json_pack("{s:b, s:s}", "reloaded", 1, "restart_needed",
+	    restart);
+	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	params[0] = actor;
+	params[1] = reason;
+	params[2] = data_s;
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, sql, 3, params, reload_audited, job) < 0) {
+		reload_audited(NULL, "database unreachable", job);
+	} else {
+		http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	}
+	free(data_s);
+	json_decref(body);
+}

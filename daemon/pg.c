@@ -1,0 +1,529 @@
+/*
+ * pg.c - the asynchronous PostgreSQL connection (pg.h).
+ *
+ * States: IDLE -> CONNECTING -> SETUP (session settings) -> UP; any
+ * failure -> BACKOFF -> CONNECTING.  Queries wait in a FIFO; the head is
+ * the one in flight.  When the connection is lost every queued query's
+ * callback runs with res == NULL, after the queue was detached, so a
+ * callback may queue again (it then fails fast with GANTRY_EUNAVAIL).
+ */
+#include "pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "log.h"
+
+#define PG_BACKOFF_MIN_MS 100
+#define PG_BACKOFF_MAX_MS 10000
+#define PG_DEADLINE_MARGIN_MS 5000
+
+enum pg_state { PG_IDLE, PG_BACKOFF, PG_CONNECTING, PG_SETUP, PG_UP };
+
+struct pg_q {
+	TAILQ_ENTRY(pg_q) link;
+	char *sql;
+	char **params;
+	int nparams;
+	bool simple;
+	bool sent;
+	pg_result_cb cb; /* NULL for internal queries */
+	void *arg;
+	PGresult *res; /* the latest result kept while draining */
+};
+TAILQ_HEAD(pg_qlist, pg_q);
+
+struct pg {
+	struct event_base *base;
+	char *conninfo;
+	int64_t connect_timeout_ms, statement_timeout_ms;
+	pg_state_cb state_cb;
+	void *state_arg;
+
+	enum pg_state state;
+	PGconn *conn;
+	struct event *ev_sock;	   /* connect steps, then persistent read */
+	struct event *ev_write;	   /* pending flush */
+	struct event *ev_timer;	   /* connect timeout, backoff, deadline */
+	int64_t backoff_ms;
+	unsigned long reconnects;
+	char last_error[256];
+	struct pg_qlist queue;
+};
+
+static void pg_connect_step(evutil_socket_t fd, short what, void *arg);
+static void pg_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void pg_send_next(struct pg *pg);
+
+static void
+set_error(struct pg *pg, const char *why)
+{
+	size_t n;
+
+	snprintf(pg->last_error, sizeof(pg->last_error), "%s",
+	    why ? why : "unknown error");
+	/* libpq messages end with a newline: drop it for one-line logs. */
+	n = strlen(pg->last_error);
+	while (n > 0 && (pg->last_error[n - 1] == '\n' ||
+			    pg->last_error[n - 1] == ' '))
+		pg->last_error[--n] = '\0';
+	for (char *p = pg->last_error; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+}
+
+static void
+timer_arm(struct pg *pg, int64_t ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	evtimer_add(pg->ev_timer, &tv);
+}
+
+static void
+q_free(struct pg_q *q)
+{
+	if (q == NULL)
+		return;
+	for (int i = 0; i < q->nparams; i++)
+		free(q->params[i]);
+	free(q->params);
+	free(q->sql);
+	PQclear(q->res);
+	free(q);
+}
+
+/* Detach the queue and fail every query on it. */
+static void
+fail_all(struct pg *pg, const char *why)
+{
+	struct pg_qlist failed;
+	struct pg_q *q;
+
+	TAILQ_INIT(&failed);
+	TAILQ_CONCAT(&failed, &pg->queue, link);
+	while ((q = TAILQ_FIRST(&failed)) != NULL) {
+		TAILQ_REMOVE(&failed, q, link);
+		if (q->cb != NULL)
+			q->cb(NULL, why, q->arg);
+		q_free(q);
+	}
+}
+
+static void
+close_conn(struct pg *pg)
+{
+	if (pg->ev_sock != NULL) {
+		event_free(pg->ev_sock);
+		pg->ev_sock = NULL;
+	}
+	event_del(pg->ev_write);
+	evtimer_del(pg->ev_timer);
+	if (pg->conn != NULL) {
+		PQfinish(pg->conn);
+		pg->conn = NULL;
+	}
+}
+
+/* The connection failed or was lost: fail the queue, back off, retry. */
+static void
+conn_lost(struct pg *pg, const char *why)
+{
+	bool was_up = pg->state == PG_UP;
+	char msg[300];
+
+	set_error(pg, why);
+	close_conn(pg);
+	pg->state = PG_BACKOFF;
+	if (was_up) {
+		log_warn("db.down", "error=%s",
+		    log_quote(pg->last_error, msg, sizeof(msg)));
+		pg->backoff_ms = PG_BACKOFF_MIN_MS;
+	} else {
+		log_warn("db.connect_failed", "retry_ms=%lld error=%s",
+		    (long long)pg->backoff_ms,
+		    log_quote(pg->last_error, msg, sizeof(msg)));
+	}
+	timer_arm(pg, pg->backoff_ms);
+	pg->backoff_ms *= 2;
+	if (pg->backoff_ms > PG_BACKOFF_MAX_MS)
+		pg->backoff_ms = PG_BACKOFF_MAX_MS;
+	snprintf(msg, sizeof(msg), "database connection lost: %s",
+	    pg->last_error);
+	fail_all(pg, msg);
+	if (was_up && pg->state_cb != NULL)
+		pg->state_cb(pg, false, pg->last_error, pg->state_arg);
+}
+
+/* Server notices (e.g. "relation already exists, skipping") go to the
+ * log at debug level instead of libpq's default of stderr. */
+static void
+notice_cb(void *arg, const char *message)
+{
+	char q[600], line[512];
+	size_t n;
+
+	snprintf(line, sizeof(line), "%s", message);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("db.notice", "msg=%s", log_quote(line, q, sizeof(q)));
+}
+
+static void
+conn_begin(struct pg *pg)
+{
+	static const char *const kw[] = {"dbname",
+		"fallback_application_name", NULL};
+	const char *vals[] = {pg->conninfo, "gantryd", NULL};
+
+	pg->state = PG_CONNECTING;
+	pg->reconnects++;
+	pg->conn = PQconnectStartParams(kw, vals, 1);
+	if (pg->conn == NULL) {
+		conn_lost(pg, "out of memory");
+		return;
+	}
+	PQsetNoticeProcessor(pg->conn, notice_cb, pg);
+	/* A unix-socket connect can fail at once (PLATFORM.md 2.2). */
+	if (PQstatus(pg->conn) == CONNECTION_BAD) {
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	timer_arm(pg, pg->connect_timeout_ms);
+	pg_connect_step(-1, EV_WRITE, pg);
+}
+
+/* Wait for fd readiness as PQconnectPoll asked; the socket may change
+ * between steps, so the event is made anew each time. */
+static void
+watch_connect(struct pg *pg, short what)
+{
+	int fd = PQsocket(pg->conn);
+
+	if (pg->ev_sock != NULL)
+		event_free(pg->ev_sock);
+	pg->ev_sock = event_new(pg->base, fd, what, pg_connect_step, pg);
+	if (pg->ev_sock == NULL || event_add(pg->ev_sock, NULL) < 0)
+		conn_lost(pg, "cannot watch the database socket");
+}
+
+static void
+pg_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pg *pg = arg;
+	struct pg_q *q;
+
+	if (PQconsumeInput(pg->conn) == 0) {
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	while (!PQisBusy(pg->conn)) {
+		PGresult *r = PQgetResult(pg->conn);
+
+		q = TAILQ_FIRST(&pg->queue);
+		if (r == NULL) {
+			if (q == NULL || !q->sent)
+				break; /* idle: a notice or a notification */
+			/* The query is complete. */
+			TAILQ_REMOVE(&pg->queue, q, link);
+			evtimer_del(pg->ev_timer);
+			if (q->cb != NULL) {
+				const char *em = NULL;
+
+				if (q->res == NULL)
+					em = "query returned no result";
+				else if (PQresultStatus(q->res) ==
+					    PGRES_FATAL_ERROR)
+					em = PQresultErrorMessage(q->res);
+				q->cb(q->res, em, q->arg);
+			} else if (q->res == NULL ||
+			    PQresultStatus(q->res) != PGRES_COMMAND_OK) {
+				char why[300];
+
+				snprintf(why, sizeof(why),
+				    "session setup failed: %s",
+				    q->res ? PQresultErrorMessage(q->res) :
+					     "no result");
+				q_free(q);
+				conn_lost(pg, why);
+				return;
+			}
+			q_free(q);
+			if (pg->state == PG_SETUP) {
+				pg->state = PG_UP;
+				pg->backoff_ms = PG_BACKOFF_MIN_MS;
+				log_info("db.up", "reconnects=%lu",
+				    pg->reconnects - 1);
+				if (pg->state_cb != NULL)
+					pg->state_cb(pg, true, NULL,
+					    pg->state_arg);
+				/* The callback may have freed nothing but may
+				 * have queued: fall through to send. */
+			}
+			if (pg->conn == NULL)
+				return;
+			pg_send_next(pg);
+			return;
+		}
+		if (q == NULL || !q->sent) {
+			PQclear(r); /* not ours: nothing is in flight */
+			continue;
+		}
+		/* Keep the first error, else the last result. */
+		if (q->res != NULL &&
+		    PQresultStatus(q->res) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+		} else {
+			PQclear(q->res);
+			q->res = r;
+		}
+	}
+	/* Drop notifications for now: nothing LISTENs yet. */
+	PGnotify *n;
+	while ((n = PQnotifies(pg->conn)) != NULL)
+		PQfreemem(n);
+}
+
+static void
+pg_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pg *pg = arg;
+	int rc = PQflush(pg->conn);
+
+	if (rc < 0)
+		conn_lost(pg, PQerrorMessage(pg->conn));
+	else if (rc == 1)
+		event_add(pg->ev_write, NULL);
+}
+
+static void
+pg_connect_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct pg *pg = arg;
+	struct pg_q *setup;
+	char sql[96];
+
+	switch (PQconnectPoll(pg->conn)) {
+	case PGRES_POLLING_READING:
+		watch_connect(pg, EV_READ);
+		return;
+	case PGRES_POLLING_WRITING:
+		watch_connect(pg, EV_WRITE);
+		return;
+	case PGRES_POLLING_OK:
+		break;
+	default:
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	evtimer_del(pg->ev_timer);
+	if (PQsetnonblocking(pg->conn, 1) != 0) {
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	event_free(pg->ev_sock);
+	pg->ev_sock = event_new(pg->base, PQsocket(pg->conn),
+	    EV_READ | EV_PERSIST, pg_read_cb, pg);
+	event_assign(pg->ev_write, pg->base, PQsocket(pg->conn), EV_WRITE,
+	    pg_write_cb, pg);
+	if (pg->ev_sock == NULL || event_add(pg->ev_sock, NULL) < 0) {
+		conn_lost(pg, "cannot watch the database socket");
+		return;
+	}
+	/* Session settings go first, ahead of anything queued. */
+	setup = calloc(1, sizeof(*setup));
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %lld",
+	    (long long)pg->statement_timeout_ms);
+	if (setup == NULL || (setup->sql = strdup(sql)) == NULL) {
+		free(setup);
+		conn_lost(pg, "out of memory");
+		return;
+	}
+	setup->simple = true;
+	TAILQ_INSERT_HEAD(&pg->queue, setup, link);
+	pg->state = PG_SETUP;
+	pg_send_next(pg);
+}
+
+static void
+pg_send_next(struct pg *pg)
+{
+	struct pg_q *q = TAILQ_FIRST(&pg->queue);
+	int ok, rc;
+
+	if (q == NULL || q->sent || pg->conn == NULL)
+		return;
+	if (q->simple)
+		ok = PQsendQuery(pg->conn, q->sql);
+	else
+		ok = PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL,
+		    (const char *const *)q->params, NULL, NULL, 0);
+	if (!ok) {
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	q->sent = true;
+	rc = PQflush(pg->conn);
+	if (rc < 0) {
+		conn_lost(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	if (rc == 1)
+		event_add(pg->ev_write, NULL);
+	timer_arm(pg, pg->statement_timeout_ms + PG_DEADLINE_MARGIN_MS);
+}
+
+static void
+pg_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pg *pg = arg;
+
+	switch (pg->state) {
+	case PG_BACKOFF:
+		conn_begin(pg);
+		break;
+	case PG_CONNECTING:
+		conn_lost(pg, "connect timed out");
+		break;
+	case PG_SETUP:
+	case PG_UP:
+		conn_lost(pg, "query timed out (no answer from the server)");
+		break;
+	case PG_IDLE:
+		break;
+	}
+}
+
+struct pg *
+pg_new(struct event_base *base, const char *conninfo,
+    int64_t connect_timeout_ms, int64_t statement_timeout_ms,
+    pg_state_cb state_cb, void *arg)
+{
+	struct pg *pg = calloc(1, sizeof(*pg));
+
+	if (pg == NULL)
+		return NULL;
+	pg->base = base;
+	pg->conninfo = strdup(conninfo);
+	pg->connect_timeout_ms = connect_timeout_ms;
+	pg->statement_timeout_ms = statement_timeout_ms;
+	pg->state_cb = state_cb;
+	pg->state_arg = arg;
+	pg->backoff_ms = PG_BACKOFF_MIN_MS;
+	pg->ev_timer = evtimer_new(base, pg_timer_cb, pg);
+	pg->ev_write = event_new(base, -1, 0, NULL, NULL);
+	TAILQ_INIT(&pg->queue);
+	snprintf(pg->last_error, sizeof(pg->last_error), "not connected yet");
+	if (pg->conninfo == NULL || pg->ev_timer == NULL ||
+	    pg->ev_write == NULL) {
+		pg_free(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+void
+pg_start(struct pg *pg)
+{
+	if (pg->state == PG_IDLE)
+		conn_begin(pg);
+}
+
+void
+pg_free(struct pg *pg)
+{
+	if (pg == NULL)
+		return;
+	pg->state_cb = NULL;
+	close_conn(pg);
+	fail_all(pg, "gantryd is shutting down");
+	if (pg->ev_timer != NULL)
+		event_free(pg->ev_timer);
+	if (pg->ev_write != NULL)
+		event_free(pg->ev_write);
+	free(pg->conninfo);
+	free(pg);
+}
+
+static int
+enqueue(struct pg *pg, const char *sql, bool simple, int nparams,
+    const char *const *params, pg_result_cb cb, void *arg)
+{
+	struct pg_q *q;
+
+	if (pg->state != PG_UP)
+		return -1;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return -1;
+	q->sql = strdup(sql);
+	q->simple = simple;
+	q->cb = cb;
+	q->arg = arg;
+	if (nparams > 0) {
+		q->params = calloc((size_t)nparams, sizeof(char *));
+		if (q->params == NULL) {
+			q_free(q);
+			return -1;
+		}
+		q->nparams = nparams;
+		for (int i = 0; i < nparams; i++) {
+			if (params[i] == NULL)
+				continue;
+			q->params[i] = strdup(params[i]);
+			if (q->params[i] == NULL) {
+				q_free(q);
+				return -1;
+			}
+		}
+	}
+	if (q->sql == NULL) {
+		q_free(q);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&pg->queue, q, link);
+	pg_send_next(pg);
+	return 0;
+}
+
+int
+pg_query(struct pg *pg, const char *sql, int nparams,
+    const char *const *params, pg_result_cb cb, void *arg)
+{
+	return enqueue(pg, sql, false, nparams, params, cb, arg);
+}
+
+int
+pg_query_simple(struct pg *pg, const char *sql, pg_result_cb cb, void *arg)
+{
+	return enqueue(pg, sql, true, 0, NULL, cb, arg);
+}
+
+bool
+pg_is_up(const struct pg *pg)
+{
+	return pg->state == PG_UP;
+}
+
+const char *
+pg_last_error(const struct pg *pg)
+{
+	return pg->last_error;
+}
+
+unsigned long
+pg_reconnects(const struct pg *pg)
+{
+	return pg->reconnects > 0 ? pg->reconnects - 1 : 0;
+}
+
+void
+pg_reset(struct pg *pg, const char *why)
+{
+	if (pg->state == PG_UP || pg->state == PG_SETUP ||
+	    pg->state == PG_CONNECTING)
+		conn_lost(pg, why);
+}
