@@ -45,17 +45,17 @@ static void h_audit(struct api_ctx *ctx, struct http_req *req);
 static void h_reload(struct api_ctx *ctx, struct http_req *req);
 
 static const struct route routes[] = {
-	{"GET", "/healthz", AUTH_NONE, NULL, (void *)h_healthz},
-	{"GET", "/readyz", AUTH_NONE, NULL, (void *)h_readyz},
-	{"GET", "/metrics", AUTH_NONE, NULL, (void *)h_metrics},
-	{"GET", "/v1/audit", AUTH_READ, NULL, (void *)h_audit},
-	{"POST", "/v1/reload", AUTH_ADMIN, "application/json",
-	    (void *)h_reload},
+	{ "GET", "/healthz", AUTH_NONE, NULL, (void *)h_healthz },
+	{ "GET", "/readyz", AUTH_NONE, NULL, (void *)h_readyz },
+	{ "GET", "/metrics", AUTH_NONE, NULL, (void *)h_metrics },
+	{ "GET", "/v1/audit", AUTH_READ, NULL, (void *)h_audit },
+	{ "POST", "/v1/reload", AUTH_ADMIN, "application/json",
+	    (void *)h_reload },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
-static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double latency_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
+	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 
 int
 api_metrics_init(struct gantryd *d)
@@ -64,26 +64,26 @@ api_metrics_init(struct gantryd *d)
 	char labels[128];
 
 	if (metrics_define(m, "gantry_http_requests_total", METRICS_COUNTER,
-		"HTTP requests answered, by route pattern, method and status.",
-		NULL, 0) < 0 ||
+	        "HTTP requests answered, by route pattern, method and status.",
+	        NULL, 0) < 0 ||
 	    metrics_define(m, "gantry_http_request_duration_seconds",
-		METRICS_HISTOGRAM,
-		"Time from request headers to the response, by route pattern.",
-		latency_buckets,
-		sizeof(latency_buckets) / sizeof(latency_buckets[0])) < 0 ||
+	        METRICS_HISTOGRAM,
+	        "Time from request headers to the response, by route pattern.",
+	        latency_buckets,
+	        sizeof(latency_buckets) / sizeof(latency_buckets[0])) < 0 ||
 	    metrics_define(m, "gantry_db_up", METRICS_GAUGE,
-		"1 while the database connection is up and set up.", NULL,
-		0) < 0 ||
+	        "1 while the database connection is up and set up.", NULL,
+	        0) < 0 ||
 	    metrics_define(m, "gantry_db_reconnects_total", METRICS_COUNTER,
-		"Database connection attempts after the first.", NULL, 0) < 0 ||
+	        "Database connection attempts after the first.", NULL, 0) < 0 ||
 	    metrics_define(m, "gantry_schema_version", METRICS_GAUGE,
-		"Schema migration version applied (0 until migrated).", NULL,
-		0) < 0 ||
+	        "Schema migration version applied (0 until migrated).", NULL,
+	        0) < 0 ||
 	    metrics_define(m, "gantry_schema_current", METRICS_GAUGE,
-		"1 when every migration of this binary is applied.", NULL,
-		0) < 0 ||
+	        "1 when every migration of this binary is applied.", NULL,
+	        0) < 0 ||
 	    metrics_define(m, "gantry_build_info", METRICS_GAUGE,
-		"Build information; the value is always 1.", NULL, 0) < 0)
+	        "Build information; the value is always 1.", NULL, 0) < 0)
 		return -1;
 	snprintf(labels, sizeof(labels), "version=\"%s\"", PACKAGE_VERSION);
 	return metrics_set(m, "gantry_build_info", labels, 1);
@@ -122,7 +122,7 @@ on_headers(struct http_req *req, void *arg)
 	ctx->route_label = "unmatched";
 	http_req_set_data(req, ctx);
 	if (router_match(routes, NROUTES, http_req_method(req),
-		http_req_path(req), &ctx->match, &err) < 0) {
+	        http_req_path(req), &ctx->match, &err) < 0) {
 		http_reply_error(req, err.code, err.msg, NULL);
 		return;
 	}
@@ -135,8 +135,8 @@ on_headers(struct http_req *req, void *arg)
 			http_reply_error(req, err.code, err.msg, NULL);
 			return;
 		}
-		snprintf(ctx->token_name, sizeof(ctx->token_name), "%s",
-		    tok->name);
+		snprintf(
+		    ctx->token_name, sizeof(ctx->token_name), "%s", tok->name);
 		ctx->token_roles = tok->roles;
 		if (!auth_has_role(tok, (enum auth_role)r->role)) {
 			char msg[160];
@@ -150,8 +150,8 @@ on_headers(struct http_req *req, void *arg)
 		}
 	}
 	clen = http_req_content_length(req);
-	has_body = clen > 0 ||
-	    http_req_header(req, "Transfer-Encoding") != NULL;
+	has_body =
+	    clen > 0 || http_req_header(req, "Transfer-Encoding") != NULL;
 	if (!has_body)
 		return;
 	if (r->body == NULL) {
@@ -162,8 +162,7 @@ on_headers(struct http_req *req, void *arg)
 	if (!media_type_is(http_req_header(req, "Content-Type"), r->body)) {
 		char msg[160];
 
-		snprintf(msg, sizeof(msg), "Content-Type must be %s",
-		    r->body);
+		snprintf(msg, sizeof(msg), "Content-Type must be %s", r->body);
 		http_reply_error(req, GANTRY_EMEDIA, msg, NULL);
 		return;
 	}
@@ -202,8 +201,8 @@ on_complete(struct http_req *req, void *arg)
 	    http_req_status(req));
 	metrics_add(d->metrics, "gantry_http_requests_total", labels, 1);
 	snprintf(labels, sizeof(labels), "route=\"%s\"", route);
-	metrics_observe(d->metrics, "gantry_http_request_duration_seconds",
-	    labels, secs);
+	metrics_observe(
+	    d->metrics, "gantry_http_request_duration_seconds", labels, secs);
 	if (log_enabled(LOG_LVL_DEBUG)) {
 		char q[300];
 
@@ -234,8 +233,7 @@ h_healthz(struct api_ctx *ctx, struct http_req *req)
 {
 	static const char body[] = "{\"status\":\"ok\"}";
 
-	http_reply_static(req, 200, "application/json", body,
-	    sizeof(body) - 1);
+	http_reply_static(req, 200, "application/json", body, sizeof(body) - 1);
 }
 
 /* Why the daemon is not ready, or NULL when the database should be. */
@@ -245,14 +243,14 @@ not_ready_reason(struct gantryd *d, char *buf, size_t len)
 	if (d->draining)
 		return "gantryd is shutting down";
 	if (!pg_is_up(d->pg)) {
-		snprintf(buf, len, "database unreachable: %s",
-		    pg_last_error(d->pg));
+		snprintf(
+		    buf, len, "database unreachable: %s", pg_last_error(d->pg));
 		return buf;
 	}
 	if (!d->schema_current) {
 		snprintf(buf, len, "%s",
-		    d->schema_error[0] ? d->schema_error :
-					 "schema migrations not applied yet");
+		    d->schema_error[0] ? d->schema_error
+		                       : "schema migrations not applied yet");
 		return buf;
 	}
 	return NULL;
@@ -272,8 +270,8 @@ readyz_done(PGresult *res, const char *errmsg, void *arg)
 		http_reply_error(req, GANTRY_EUNAVAIL, msg, NULL);
 	} else if (ctx != NULL) {
 		http_reply_json(req, 200,
-		    json_pack("{s:s, s:i}", "status", "ready",
-			"schema_version", ctx->d->schema_version));
+		    json_pack("{s:s, s:i}", "status", "ready", "schema_version",
+		        ctx->d->schema_version));
 	}
 	http_req_unref(req);
 }
@@ -291,8 +289,8 @@ h_readyz(struct api_ctx *ctx, struct http_req *req)
 	http_req_ref(req);
 	if (pg_query(ctx->d->pg, "SELECT 1", 0, NULL, readyz_done, req) < 0) {
 		http_req_unref(req);
-		http_reply_error(req, GANTRY_EUNAVAIL,
-		    "database unreachable", NULL);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
 		return;
 	}
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
@@ -306,10 +304,10 @@ h_metrics(struct api_ctx *ctx, struct http_req *req)
 	char *text;
 
 	metrics_set(d->metrics, "gantry_db_up", NULL, pg_is_up(d->pg));
-	metrics_set(d->metrics, "gantry_schema_version", NULL,
-	    d->schema_version);
-	metrics_set(d->metrics, "gantry_schema_current", NULL,
-	    d->schema_current);
+	metrics_set(
+	    d->metrics, "gantry_schema_version", NULL, d->schema_version);
+	metrics_set(
+	    d->metrics, "gantry_schema_current", NULL, d->schema_current);
 	metrics_set(d->metrics, "gantry_db_reconnects_total", NULL,
 	    (double)pg_reconnects(d->pg));
 	text = metrics_render(d->metrics, &len);
@@ -317,8 +315,8 @@ h_metrics(struct api_ctx *ctx, struct http_req *req)
 		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
 		return;
 	}
-	http_reply_buf(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-	    text, len);
+	http_reply_buf(
+	    req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 /* Answer 503 when the database cannot serve a request now. */
@@ -336,8 +334,8 @@ db_unavailable(struct api_ctx *ctx, struct http_req *req)
 
 /* Parse a query parameter as an integer in [min, max]; def when absent. */
 static int
-query_int(struct http_req *req, const char *name, long long min,
-    long long max, long long def, long long *out)
+query_int(struct http_req *req, const char *name, long long min, long long max,
+    long long def, long long *out)
 {
 	const char *v = http_req_query(req, name);
 	char *end;
@@ -351,8 +349,8 @@ query_int(struct http_req *req, const char *name, long long min,
 	n = strtoll(v, &end, 10);
 	if (*v == '\0' || *end != '\0' || n < min || n > max) {
 		snprintf(msg, sizeof(msg),
-		    "query parameter %s must be an integer in %lld..%lld",
-		    name, min, max);
+		    "query parameter %s must be an integer in %lld..%lld", name,
+		    min, max);
 		http_reply_error(req, GANTRY_EINVAL, msg, NULL);
 		return -1;
 	}
@@ -372,8 +370,8 @@ audit_done(PGresult *res, const char *errmsg, void *arg)
 
 		snprintf(msg, sizeof(msg), "reading the audit log failed: %s",
 		    errmsg ? errmsg : "no result");
-		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
-		    msg, NULL);
+		http_reply_error(
+		    req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL, msg, NULL);
 		http_req_unref(req);
 		return;
 	}
@@ -382,13 +380,12 @@ audit_done(PGresult *res, const char *errmsg, void *arg)
 		http_reply_error(req, GANTRY_EINTERNAL,
 		    "the audit log query returned bad JSON", NULL);
 	} else {
-		const char *next = PQgetisnull(res, 0, 1) ?
-		    NULL :
-		    PQgetvalue(res, 0, 1);
+		const char *next =
+		    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
 
 		http_reply_json(req, 200,
-		    json_pack("{s:o, s:s?}", "entries", entries,
-			"next_cursor", next));
+		    json_pack("{s:o, s:s?}", "entries", entries, "next_cursor",
+		        next));
 	}
 	http_req_unref(req);
 }
@@ -424,8 +421,8 @@ h_audit(struct api_ctx *ctx, struct http_req *req)
 	http_req_ref(req);
 	if (pg_query(ctx->d->pg, sql, 2, params, audit_done, req) < 0) {
 		http_req_unref(req);
-		http_reply_error(req, GANTRY_EUNAVAIL, "database unreachable",
-		    NULL);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
 		return;
 	}
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
@@ -454,13 +451,27 @@ reload_audited(PGresult *res, const char *errmsg, void *arg)
 	free(job);
 }
 
+/* "database, listen" -> ["database", "listen"] */
+static json_t *
+restart_list(const char *keys)
+{
+	json_t *list = json_array();
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", keys);
+	for (char *k = strtok_r(buf, ", ", &save); k != NULL;
+	     k = strtok_r(NULL, ", ", &save))
+		json_array_append_new(list, json_string(k));
+	return list;
+}
+
 static void
 h_reload(struct api_ctx *ctx, struct http_req *req)
 {
 	static const char sql[] =
 	    "INSERT INTO audit_log (actor, action, object, reason, data)"
 	    " VALUES ($1, 'reload', 'config', $2, $3::jsonb)";
-	struct diag diag = {0};
+	struct diag diag = { 0 };
 	char restart[256], actor[96];
 	const char *reason = NULL;
 	const char *params[3];
@@ -500,7 +511,7 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 	}
 	diag_clear(&diag);
 	job = calloc(1, sizeof(*job));
-	data = json_pack("{s:s}", "restart_needed", restart);
+	data = json_pack("{s:o}", "restart_needed", restart_list(restart));
 	data_s = data ? json_dumps(data, JSON_COMPACT) : NULL;
 	json_decref(data);
 	if (job == NULL || data_s == NULL) {
@@ -511,8 +522,8 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 		return;
 	}
 	job->req = req;
-	job->reply = json_pack("{s:b, s:s}", "reloaded", 1, "restart_needed",
-	    restart);
+	job->reply = json_pack("{s:b, s:o}", "reloaded", 1, "restart_needed",
+	    restart_list(restart));
 	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
 	params[0] = actor;
 	params[1] = reason;

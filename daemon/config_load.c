@@ -38,8 +38,8 @@ config_load_file(const char *path, struct diag *diag)
 		goto out;
 	}
 	if (len > CONFIG_FILE_MAX) {
-		diag_add(diag, path, NULL, "larger than %d bytes",
-		    CONFIG_FILE_MAX);
+		diag_add(
+		    diag, path, NULL, "larger than %d bytes", CONFIG_FILE_MAX);
 		goto out;
 	}
 	root = yaml_load(buf, len, &err);

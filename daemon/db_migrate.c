@@ -51,8 +51,8 @@ finish(struct migrate_run *r, bool ok, bool fatal, const char *why)
 
 /* Connection-level failure: not fatal, the next connect retries. */
 static bool
-failed(struct migrate_run *r, PGresult *res, const char *errmsg,
-    const char *step)
+failed(
+    struct migrate_run *r, PGresult *res, const char *errmsg, const char *step)
 {
 	char why[512];
 
@@ -65,11 +65,11 @@ failed(struct migrate_run *r, PGresult *res, const char *errmsg,
 }
 
 static void
-send_or_fail(struct migrate_run *r, const char *sql, pg_result_cb cb,
-    bool simple)
+send_or_fail(
+    struct migrate_run *r, const char *sql, pg_result_cb cb, bool simple)
 {
-	int rc = simple ? pg_query_simple(r->pg, sql, cb, r) :
-			  pg_query(r->pg, sql, 0, NULL, cb, r);
+	int rc = simple ? pg_query_simple(r->pg, sql, cb, r)
+	                : pg_query(r->pg, sql, 0, NULL, cb, r);
 
 	if (rc < 0)
 		finish(r, false, false, "database connection lost");
@@ -166,8 +166,8 @@ step_applied(PGresult *res, const char *errmsg, void *arg)
 	}
 	for (int i = 0; i < n; i++)
 		applied[i] = atoi(PQgetvalue(res, i, 0));
-	if (migration_plan(gantry_migrations, gantry_migrations_count,
-		applied, (size_t)n, &r->next, &err) < 0) {
+	if (migration_plan(gantry_migrations, gantry_migrations_count, applied,
+	        (size_t)n, &r->next, &err) < 0) {
 		free(applied);
 		finish(r, false, true, err.msg);
 		return;
@@ -187,11 +187,11 @@ step_migrated(PGresult *res, const char *errmsg, void *arg)
 		return;
 	}
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
-		const char *line = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+		const char *line =
+		    PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
 
-		snprintf(r->why, sizeof(r->why),
-		    "migration %s failed%s%s: %s", m->file,
-		    line ? " at character " : "", line ? line : "",
+		snprintf(r->why, sizeof(r->why), "migration %s failed%s%s: %s",
+		    m->file, line ? " at character " : "", line ? line : "",
 		    errmsg ? errmsg : "unknown error");
 		/* End the failed transaction block; nothing was committed. */
 		send_or_fail(r, "ROLLBACK", step_rolled_back, true);

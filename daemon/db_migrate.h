@@ -14,8 +14,8 @@
 /* ok: schema current at version; else why names the file and the error.
  * fatal is true when retrying cannot help (a migration failed, or the
  * database is newer than the binary), false when the connection broke. */
-typedef void (*db_migrate_cb)(bool ok, int version, bool fatal,
-    const char *why, void *arg);
+typedef void (*db_migrate_cb)(
+    bool ok, int version, bool fatal, const char *why, void *arg);
 
 /* Start migrating on pg (which must be up).  cb runs exactly once. */
 void db_migrate_run(struct pg *pg, db_migrate_cb cb, void *arg);

@@ -43,7 +43,7 @@ struct gantryd {
  * changed keys that need a restart go to restart (may be empty).
  * Returns 0 when the new config is in force.
  */
-int gantryd_reload(struct gantryd *d, struct diag *diag, char *restart,
-    size_t restart_len);
+int gantryd_reload(
+    struct gantryd *d, struct diag *diag, char *restart, size_t restart_len);
 
 #endif /* GANTRYD_GANTRYD_H */

@@ -69,8 +69,8 @@ rearm(struct http_server *s)
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
-		struct timeval tv = {(time_t)(ms / 1000),
-			(suseconds_t)((ms % 1000) * 1000)};
+		struct timeval tv = { (time_t)(ms / 1000),
+			(suseconds_t)((ms % 1000) * 1000) };
 
 		evtimer_add(s->ev_timeout, &tv);
 	} else {
@@ -141,8 +141,8 @@ deliver(struct http_req *req, int status, struct MHD_Response *resp)
 }
 
 void
-http_reply_buf(struct http_req *req, int status, const char *ctype,
-    char *buf, size_t len)
+http_reply_buf(
+    struct http_req *req, int status, const char *ctype, char *buf, size_t len)
 {
 	struct MHD_Response *resp;
 
@@ -167,8 +167,8 @@ http_reply_static(struct http_req *req, int status, const char *ctype,
 
 	if (req->replied || req->conn == NULL)
 		return;
-	resp = MHD_create_response_from_buffer(len, (void *)buf,
-	    MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(
+	    len, (void *)buf, MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		return;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
@@ -186,8 +186,8 @@ http_reply_json(struct http_req *req, int status, json_t *body)
 		    "{\"error\":{\"code\":\"internal\",\"message\":"
 		    "\"cannot encode the response\",\"details\":[]}}";
 
-		http_reply_static(req, 500, "application/json", oom,
-		    sizeof(oom) - 1);
+		http_reply_static(
+		    req, 500, "application/json", oom, sizeof(oom) - 1);
 		return;
 	}
 	http_reply_buf(req, status, "application/json", s, strlen(s));
@@ -206,14 +206,14 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_req *req = arg;
 
-	http_reply_error(req, GANTRY_EUNAVAIL,
-	    "the request timed out inside gantryd", NULL);
+	http_reply_error(
+	    req, GANTRY_EUNAVAIL, "the request timed out inside gantryd", NULL);
 }
 
 void
 http_req_suspend(struct http_req *req, int64_t deadline_ms)
 {
-	struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
+	struct timeval tv = { deadline_ms / 1000, (deadline_ms % 1000) * 1000 };
 
 	if (req->replied || req->suspended || req->conn == NULL)
 		return;
@@ -347,8 +347,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int
-http_listen_socket(const char *host, int port, int *bound_port,
-    struct gantry_error *err)
+http_listen_socket(
+    const char *host, int port, int *bound_port, struct gantry_error *err)
 {
 	struct addrinfo hints, *ai = NULL;
 	struct sockaddr_storage ss;
@@ -366,17 +366,17 @@ http_listen_socket(const char *host, int port, int *bound_port,
 		return gantry_error_set(err, GANTRY_EINVAL,
 		    "cannot resolve listen address %s: %s", host,
 		    gai_strerror(rc));
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		SOCK_CLOEXEC, 0);
+	fd = socket(
+	    ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0)
 		goto fail;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		*bound_port = ntohs(ss.ss_family == AF_INET6 ?
-			((struct sockaddr_in6 *)&ss)->sin6_port :
-			((struct sockaddr_in *)&ss)->sin_port);
+		*bound_port = ntohs(ss.ss_family == AF_INET6
+		        ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		        : ((struct sockaddr_in *)&ss)->sin_port);
 	freeaddrinfo(ai);
 	return fd;
 fail:
@@ -406,14 +406,13 @@ http_server_new(struct event_base *base, int listen_fd,
 	s->hooks = *hooks;
 	s->max_body = 1024 * 1024;
 	TAILQ_INIT(&s->suspended);
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-	    NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT,
-	    max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-	    MHD_OPTION_END);
+	s->mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+	    completed_cb, s, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_LIMIT, max_connections,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		close(listen_fd);
 		free(s);
@@ -422,8 +421,8 @@ http_server_new(struct event_base *base, int listen_fd,
 		return NULL;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	s->ev_epoll = event_new(base, info->epoll_fd, EV_READ | EV_PERSIST,
-	    run_mhd, s);
+	s->ev_epoll =
+	    event_new(base, info->epoll_fd, EV_READ | EV_PERSIST, run_mhd, s);
 	s->ev_timeout = evtimer_new(base, run_mhd, s);
 	s->ev_kick = event_new(base, -1, 0, run_mhd, s);
 	if (s->ev_epoll == NULL || s->ev_timeout == NULL ||
@@ -517,8 +516,8 @@ http_req_query(const struct http_req *req, const char *name)
 {
 	if (req->conn == NULL)
 		return NULL;
-	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
-	    name);
+	return MHD_lookup_connection_value(
+	    req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *

@@ -62,7 +62,7 @@ const char *http_req_body(const struct http_req *req, size_t *len);
 int64_t http_req_content_length(const struct http_req *req); /* -1 none */
 size_t http_req_max_body(const struct http_req *req);
 double http_req_elapsed(const struct http_req *req); /* seconds */
-int http_req_status(const struct http_req *req);     /* 0 until replied */
+int http_req_status(const struct http_req *req); /* 0 until replied */
 bool http_req_replied(const struct http_req *req);
 void http_req_set_data(struct http_req *req, void *data);
 void *http_req_data(const struct http_req *req);
@@ -73,8 +73,8 @@ void *http_req_data(const struct http_req *req);
  * connection has gone.  The JSON variants serialise compactly.
  */
 void http_reply_json(struct http_req *req, int status, json_t *body);
-void http_reply_buf(struct http_req *req, int status, const char *ctype,
-    char *buf, size_t len);
+void http_reply_buf(
+    struct http_req *req, int status, const char *ctype, char *buf, size_t len);
 void http_reply_static(struct http_req *req, int status, const char *ctype,
     const char *buf, size_t len);
 void http_reply_error(struct http_req *req, enum gantry_err code,

@@ -14,7 +14,7 @@
 static int log_level = LOG_LVL_INFO;
 static bool log_journal;
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void
 log_init(void)
@@ -50,7 +50,8 @@ log_vmsg(int level, const char *event, const char *fmt, va_list ap)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		off += strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+		off +=
+		    strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
 		off += (size_t)snprintf(line + off, sizeof(line) - off,
 		    ".%03ldZ ", ts.tv_nsec / 1000000);
 	}

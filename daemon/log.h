@@ -23,15 +23,15 @@ void log_msg(int level, const char *event, const char *fmt, ...)
 
 #define log_err(ev, ...) log_msg(LOG_LVL_ERROR, ev, __VA_ARGS__)
 #define log_warn(ev, ...) log_msg(LOG_LVL_WARN, ev, __VA_ARGS__)
-#define log_info(ev, ...) \
-	do { \
-		if (log_enabled(LOG_LVL_INFO)) \
-			log_msg(LOG_LVL_INFO, ev, __VA_ARGS__); \
+#define log_info(ev, ...)                                                      \
+	do {                                                                   \
+		if (log_enabled(LOG_LVL_INFO))                                 \
+			log_msg(LOG_LVL_INFO, ev, __VA_ARGS__);                \
 	} while (0)
-#define log_debug(ev, ...) \
-	do { \
-		if (log_enabled(LOG_LVL_DEBUG)) \
-			log_msg(LOG_LVL_DEBUG, ev, __VA_ARGS__); \
+#define log_debug(ev, ...)                                                     \
+	do {                                                                   \
+		if (log_enabled(LOG_LVL_DEBUG))                                \
+			log_msg(LOG_LVL_DEBUG, ev, __VA_ARGS__);               \
 	} while (0)
 
 /* Log at error level and exit(1).  Startup failures and broken

@@ -76,8 +76,8 @@ apply_log_level(const struct gantry_config *cfg)
 }
 
 int
-gantryd_reload(struct gantryd *d, struct diag *diag, char *restart,
-    size_t restart_len)
+gantryd_reload(
+    struct gantryd *d, struct diag *diag, char *restart, size_t restart_len)
 {
 	struct gantry_config *cfg = config_load_file(d->config_path, diag);
 	size_t n;
@@ -130,8 +130,8 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	}
 	if (mono_now() - d->drain_started > DRAIN_MAX_SECONDS) {
 		log_warn("shutdown.drain_timeout", "inflight=%u", inflight);
-		http_server_abort_suspended(d->http,
-		    "gantryd is shutting down");
+		http_server_abort_suspended(
+		    d->http, "gantryd is shutting down");
 		stop_now(d);
 	}
 }
@@ -140,13 +140,13 @@ static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct gantryd *d = arg;
-	struct timeval tv = {0, 20000};
+	struct timeval tv = { 0, 20000 };
 
 	if (d->draining) {
 		log_warn("shutdown.immediate", "signal=%d", (int)sig);
 		if (d->http != NULL)
-			http_server_abort_suspended(d->http,
-			    "gantryd is shutting down");
+			http_server_abort_suspended(
+			    d->http, "gantryd is shutting down");
 		stop_now(d);
 		return;
 	}
@@ -169,7 +169,7 @@ static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct gantryd *d = arg;
-	struct diag diag = {0};
+	struct diag diag = { 0 };
 	char restart[256];
 
 	sdnotify_reloading();
@@ -212,8 +212,7 @@ migrated(bool ok, int version, bool fatal_err, const char *why, void *arg)
 		return;
 	}
 	d->schema_current = false;
-	log_err("db.migrate_failed", "error=%s",
-	    log_quote(why, q, sizeof(q)));
+	log_err("db.migrate_failed", "error=%s", log_quote(why, q, sizeof(q)));
 	d->exit_code = 1;
 	if (d->http != NULL)
 		http_server_abort_suspended(d->http, why);
@@ -283,8 +282,8 @@ drop_privileges(const struct gantry_config *cfg)
 		    "user=%s error=\"could regain root\"", cfg->user);
 		return -1;
 	}
-	log_info("privileges.dropped", "user=%s uid=%d", cfg->user,
-	    (int)pw->pw_uid);
+	log_info(
+	    "privileges.dropped", "user=%s uid=%d", cfg->user, (int)pw->pw_uid);
 	return 0;
 }
 
@@ -342,8 +341,8 @@ open_listener(struct gantryd *d)
 		log_info("http.listen", "socket=systemd fd=%d", fd);
 		return fd;
 	}
-	fd = http_listen_socket(d->cfg->listen_host, d->cfg->listen_port,
-	    &d->bound_port, &err);
+	fd = http_listen_socket(
+	    d->cfg->listen_host, d->cfg->listen_port, &d->bound_port, &err);
 	if (fd < 0) {
 		char q[600];
 
@@ -360,16 +359,16 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"migrate-only", no_argument, NULL, 'm'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "migrate-only", no_argument, NULL, 'm' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct gantryd d;
-	struct diag diag = {0};
+	struct diag diag = { 0 };
 	struct http_hooks hooks;
 	struct gantry_error err;
 	bool foreground = false, check_only = false;
@@ -404,8 +403,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || d.config_path == NULL) {
 		fprintf(stderr, "gantryd: %s\n",
-		    optind != argc ? "unexpected argument" :
-				     "--config FILE is required");
+		    optind != argc ? "unexpected argument"
+		                   : "--config FILE is required");
 		usage(stderr);
 		return 2;
 	}
@@ -414,8 +413,8 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < diag.n; i++)
 			fprintf(stderr, "%s\n", diag.msgs[i]);
 		if (diag.dropped)
-			fprintf(stderr, "... and %zu more errors\n",
-			    diag.dropped);
+			fprintf(
+			    stderr, "... and %zu more errors\n", diag.dropped);
 		diag_clear(&diag);
 		return 2;
 	}
@@ -460,11 +459,12 @@ main(int argc, char **argv)
 		fatal("daemon.init", "error=\"out of memory\"");
 
 	if (d.migrate_only) {
-		struct timeval tv = {MIGRATE_ONLY_DEADLINE_S, 0};
+		struct timeval tv = { MIGRATE_ONLY_DEADLINE_S, 0 };
 
 		d.exit_code = 1;
 		d.ev_deadline = evtimer_new(d.base, migrate_deadline, &d);
-		if (d.ev_deadline == NULL || evtimer_add(d.ev_deadline, &tv) < 0)
+		if (d.ev_deadline == NULL ||
+		    evtimer_add(d.ev_deadline, &tv) < 0)
 			fatal("daemon.init", "error=\"cannot arm timer\"");
 	} else {
 		api_hooks(&d, &hooks);

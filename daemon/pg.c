@@ -44,9 +44,9 @@ struct pg {
 
 	enum pg_state state;
 	PGconn *conn;
-	struct event *ev_sock;	   /* connect steps, then persistent read */
-	struct event *ev_write;	   /* pending flush */
-	struct event *ev_timer;	   /* connect timeout, backoff, deadline */
+	struct event *ev_sock; /* connect steps, then persistent read */
+	struct event *ev_write; /* pending flush */
+	struct event *ev_timer; /* connect timeout, backoff, deadline */
 	int64_t backoff_ms;
 	unsigned long reconnects;
 	char last_error[256];
@@ -66,8 +66,8 @@ set_error(struct pg *pg, const char *why)
 	    why ? why : "unknown error");
 	/* libpq messages end with a newline: drop it for one-line logs. */
 	n = strlen(pg->last_error);
-	while (n > 0 && (pg->last_error[n - 1] == '\n' ||
-			    pg->last_error[n - 1] == ' '))
+	while (n > 0 &&
+	    (pg->last_error[n - 1] == '\n' || pg->last_error[n - 1] == ' '))
 		pg->last_error[--n] = '\0';
 	for (char *p = pg->last_error; *p; p++)
 		if (*p == '\n' || *p == '\t')
@@ -77,7 +77,7 @@ set_error(struct pg *pg, const char *why)
 static void
 timer_arm(struct pg *pg, int64_t ms)
 {
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	evtimer_add(pg->ev_timer, &tv);
 }
@@ -150,8 +150,8 @@ conn_lost(struct pg *pg, const char *why)
 	pg->backoff_ms *= 2;
 	if (pg->backoff_ms > PG_BACKOFF_MAX_MS)
 		pg->backoff_ms = PG_BACKOFF_MAX_MS;
-	snprintf(msg, sizeof(msg), "database connection lost: %s",
-	    pg->last_error);
+	snprintf(
+	    msg, sizeof(msg), "database connection lost: %s", pg->last_error);
 	fail_all(pg, msg);
 	if (was_up && pg->state_cb != NULL)
 		pg->state_cb(pg, false, pg->last_error, pg->state_arg);
@@ -175,9 +175,9 @@ notice_cb(void *arg, const char *message)
 static void
 conn_begin(struct pg *pg)
 {
-	static const char *const kw[] = {"dbname",
-		"fallback_application_name", NULL};
-	const char *vals[] = {pg->conninfo, "gantryd", NULL};
+	static const char *const kw[] = { "dbname", "fallback_application_name",
+		NULL };
+	const char *vals[] = { pg->conninfo, "gantryd", NULL };
 
 	pg->state = PG_CONNECTING;
 	pg->reconnects++;
@@ -236,7 +236,7 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 				if (q->res == NULL)
 					em = "query returned no result";
 				else if (PQresultStatus(q->res) ==
-					    PGRES_FATAL_ERROR)
+				    PGRES_FATAL_ERROR)
 					em = PQresultErrorMessage(q->res);
 				q->cb(q->res, em, q->arg);
 			} else if (q->res == NULL ||
@@ -245,8 +245,8 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 
 				snprintf(why, sizeof(why),
 				    "session setup failed: %s",
-				    q->res ? PQresultErrorMessage(q->res) :
-					     "no result");
+				    q->res ? PQresultErrorMessage(q->res)
+				           : "no result");
 				q_free(q);
 				conn_lost(pg, why);
 				return;
@@ -258,8 +258,8 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 				log_info("db.up", "reconnects=%lu",
 				    pg->reconnects - 1);
 				if (pg->state_cb != NULL)
-					pg->state_cb(pg, true, NULL,
-					    pg->state_arg);
+					pg->state_cb(
+					    pg, true, NULL, pg->state_arg);
 				/* The callback may have freed nothing but may
 				 * have queued: fall through to send. */
 			}
@@ -325,8 +325,8 @@ pg_connect_step(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	event_free(pg->ev_sock);
-	pg->ev_sock = event_new(pg->base, PQsocket(pg->conn),
-	    EV_READ | EV_PERSIST, pg_read_cb, pg);
+	pg->ev_sock = event_new(
+	    pg->base, PQsocket(pg->conn), EV_READ | EV_PERSIST, pg_read_cb, pg);
 	event_assign(pg->ev_write, pg->base, PQsocket(pg->conn), EV_WRITE,
 	    pg_write_cb, pg);
 	if (pg->ev_sock == NULL || event_add(pg->ev_sock, NULL) < 0) {
@@ -490,8 +490,8 @@ enqueue(struct pg *pg, const char *sql, bool simple, int nparams,
 }
 
 int
-pg_query(struct pg *pg, const char *sql, int nparams,
-    const char *const *params, pg_result_cb cb, void *arg)
+pg_query(struct pg *pg, const char *sql, int nparams, const char *const *params,
+    pg_result_cb cb, void *arg)
 {
 	return enqueue(pg, sql, false, nparams, params, cb, arg);
 }

@@ -29,8 +29,7 @@ struct pg;
 typedef void (*pg_result_cb)(PGresult *res, const char *errmsg, void *arg);
 
 /* Connection state changes: up == true once connected and set up. */
-typedef void (*pg_state_cb)(struct pg *pg, bool up, const char *why,
-    void *arg);
+typedef void (*pg_state_cb)(struct pg *pg, bool up, const char *why, void *arg);
 
 /* A connection for conninfo (copied).  Does not connect until
  * pg_start().  Caller frees with pg_free(). */
@@ -50,8 +49,8 @@ void pg_free(struct pg *pg);
  */
 int pg_query(struct pg *pg, const char *sql, int nparams,
     const char *const *params, pg_result_cb cb, void *arg) MUSTCHECK;
-int pg_query_simple(struct pg *pg, const char *sql, pg_result_cb cb,
-    void *arg) MUSTCHECK;
+int pg_query_simple(
+    struct pg *pg, const char *sql, pg_result_cb cb, void *arg) MUSTCHECK;
 
 bool pg_is_up(const struct pg *pg);
 const char *pg_last_error(const struct pg *pg);

@@ -24,7 +24,7 @@ sdnotify_reloading(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
-		(unsigned long long)ts.tv_nsec / 1000ULL);
+	        (unsigned long long)ts.tv_nsec / 1000ULL);
 }
 
 void
@@ -64,8 +64,8 @@ sdnotify_watchdog_start(struct event_base *base)
 		log_warn("systemd.watchdog", "error=\"cannot arm timer\"");
 		return NULL;
 	}
-	log_info("systemd.watchdog", "interval_us=%llu",
-	    (unsigned long long)usec);
+	log_info(
+	    "systemd.watchdog", "interval_us=%llu", (unsigned long long)usec);
 	sd_notify(0, "WATCHDOG=1");
 	return ev;
 }

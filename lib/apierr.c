@@ -6,15 +6,15 @@
 #include <stdio.h>
 
 json_t *
-apierr_json(enum gantry_err code, const char *message,
-    const struct diag *details)
+apierr_json(
+    enum gantry_err code, const char *message, const struct diag *details)
 {
 	json_t *list = json_array(), *err;
 
 	if (details != NULL) {
 		for (size_t i = 0; i < details->n; i++)
-			json_array_append_new(list,
-			    json_string(details->msgs[i]));
+			json_array_append_new(
+			    list, json_string(details->msgs[i]));
 		if (details->dropped > 0) {
 			char more[64];
 
@@ -24,8 +24,8 @@ apierr_json(enum gantry_err code, const char *message,
 		}
 	}
 	err = json_pack("{s:{s:s, s:s, s:o}}", "error", "code",
-	    gantry_err_name(code), "message", message ? message : "",
-	    "details", json_incref(list));
+	    gantry_err_name(code), "message", message ? message : "", "details",
+	    json_incref(list));
 	if (err == NULL) /* message was not valid UTF-8 */
 		err = json_pack("{s:{s:s, s:s, s:O}}", "error", "code",
 		    gantry_err_name(code), "message",
@@ -35,8 +35,8 @@ apierr_json(enum gantry_err code, const char *message,
 }
 
 char *
-apierr_body(enum gantry_err code, const char *message,
-    const struct diag *details)
+apierr_body(
+    enum gantry_err code, const char *message, const struct diag *details)
 {
 	json_t *j = apierr_json(code, message, details);
 	char *s;

@@ -12,11 +12,11 @@
 
 /* A new JSON error object for code and message; details (may be NULL) is
  * a list of strings copied from diag. Caller json_decref()s. */
-json_t *apierr_json(enum gantry_err code, const char *message,
-    const struct diag *details);
+json_t *apierr_json(
+    enum gantry_err code, const char *message, const struct diag *details);
 
 /* Same, serialised; caller free()s.  NULL only on allocation failure. */
-char *apierr_body(enum gantry_err code, const char *message,
-    const struct diag *details);
+char *apierr_body(
+    enum gantry_err code, const char *message, const struct diag *details);
 
 #endif /* GANTRY_APIERR_H */

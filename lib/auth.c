@@ -13,10 +13,10 @@ static const struct {
 	const char *name;
 	enum auth_role role;
 } roles[] = {
-	{"read", AUTH_READ},
-	{"deploy", AUTH_DEPLOY},
-	{"override", AUTH_OVERRIDE},
-	{"admin", AUTH_ADMIN},
+	{ "read", AUTH_READ },
+	{ "deploy", AUTH_DEPLOY },
+	{ "override", AUTH_OVERRIDE },
+	{ "admin", AUTH_ADMIN },
 };
 
 unsigned
@@ -65,8 +65,8 @@ auth_hex_decode32(const char *hex, unsigned char out[32])
 }
 
 const struct auth_token *
-auth_authenticate(const struct auth_token *tokens, size_t n,
-    const char *header, struct gantry_error *err)
+auth_authenticate(const struct auth_token *tokens, size_t n, const char *header,
+    struct gantry_error *err)
 {
 	const struct auth_token *found = NULL;
 	unsigned char digest[32];
@@ -88,7 +88,7 @@ auth_authenticate(const struct auth_token *tokens, size_t n,
 		tok++;
 	if (*tok == '\0' ||
 	    EVP_Digest(tok, strlen(tok), digest, &dlen, EVP_sha256(), NULL) !=
-		1 ||
+	        1 ||
 	    dlen != sizeof(digest)) {
 		gantry_error_set(err, GANTRY_EAUTH, "empty bearer token");
 		return NULL;

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,28 +40,28 @@ struct key {
 #define OFF(f) offsetof(struct gantry_config, f)
 
 static const struct key keys[] = {
-	{"listen", KT_LISTEN, OFF(listen), "127.0.0.1:8080", false, false, 0,
-	    0},
-	{"database", KT_STRING, OFF(database), NULL, true, false, 0, 0},
-	{"log_level", KT_LOGLEVEL, OFF(log_level), "info", false, true, 0, 0},
-	{"pipelines_dir", KT_STRING, OFF(pipelines_dir),
-	    SYSCONFDIR "/gantry/pipelines", false, true, 0, 0},
-	{"max_body", KT_SIZE, OFF(max_body), "1MiB", false, true, 1024,
-	    64 * 1024 * 1024},
-	{"max_connections", KT_INT, OFF(max_connections), "4000", false, false,
-	    16, 100000},
-	{"db_connect_timeout", KT_DURATION, OFF(db_connect_timeout_ms), "5s",
-	    false, false, 100, 600000},
-	{"db_statement_timeout", KT_DURATION, OFF(db_statement_timeout_ms),
-	    "30s", false, false, 100, 3600000},
-	{"user", KT_STRING, OFF(user), NULL, false, false, 0, 0},
-	{"allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0},
-	{"tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0},
+	{ "listen", KT_LISTEN, OFF(listen), "127.0.0.1:8080", false, false, 0,
+	    0 },
+	{ "database", KT_STRING, OFF(database), NULL, true, false, 0, 0 },
+	{ "log_level", KT_LOGLEVEL, OFF(log_level), "info", false, true, 0, 0 },
+	{ "pipelines_dir", KT_STRING, OFF(pipelines_dir),
+	    SYSCONFDIR "/gantry/pipelines", false, true, 0, 0 },
+	{ "max_body", KT_SIZE, OFF(max_body), "1MiB", false, true, 1024,
+	    64 * 1024 * 1024 },
+	{ "max_connections", KT_INT, OFF(max_connections), "4000", false, false,
+	    16, 100000 },
+	{ "db_connect_timeout", KT_DURATION, OFF(db_connect_timeout_ms), "5s",
+	    false, false, 100, 600000 },
+	{ "db_statement_timeout", KT_DURATION, OFF(db_statement_timeout_ms),
+	    "30s", false, false, 100, 3600000 },
+	{ "user", KT_STRING, OFF(user), NULL, false, false, 0, 0 },
+	{ "allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0 },
+	{ "tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const log_levels[] = {"error", "warn", "info", "debug",
-	NULL};
+static const char *const log_levels[] = { "error", "warn", "info", "debug",
+	NULL };
 
 const char *
 config_log_level_name(int level)
@@ -90,6 +91,7 @@ parse_listen(const char *s, struct gantry_config *cfg, char *why, size_t len)
 
 	if (strcmp(s, "systemd") == 0) {
 		cfg->listen_systemd = true;
+		cfg->listen_port = 0;
 		return 0;
 	}
 	if (s[0] == '[') {
@@ -112,7 +114,8 @@ parse_listen(const char *s, struct gantry_config *cfg, char *why, size_t len)
 		hlen = (size_t)(colon - s);
 	}
 	port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+	if (!isdigit((unsigned char)colon[1]) || *end != '\0' || port < 0 ||
+	    port > 65535) {
 		snprintf(why, len, "port must be 0..65535");
 		return -1;
 	}
@@ -130,12 +133,13 @@ static void
 parse_tokens(const json_t *v, struct gantry_config *cfg, const char *file,
     struct diag *diag)
 {
-	static const char *const tkeys[] = {"name", "sha256", "roles", NULL};
+	static const char *const tkeys[] = { "name", "sha256", "roles", NULL };
 	size_t i, n;
 	const json_t *t;
 
 	if (!json_is_array(v)) {
-		diag_add(diag, file, "tokens", "must be a list of "
+		diag_add(diag, file, "tokens",
+		    "must be a list of "
 		    "{name, sha256, roles}");
 		return;
 	}
@@ -147,7 +151,8 @@ parse_tokens(const json_t *v, struct gantry_config *cfg, const char *file,
 		diag_add(diag, file, "tokens", "out of memory");
 		return;
 	}
-	json_array_foreach(v, i, t) {
+	json_array_foreach(v, i, t)
+	{
 		struct auth_token *tok = &cfg->tokens[cfg->ntokens];
 		char path[64];
 		const char *k;
@@ -160,7 +165,8 @@ parse_tokens(const json_t *v, struct gantry_config *cfg, const char *file,
 			    "must be a mapping {name, sha256, roles}");
 			continue;
 		}
-		json_object_foreach((json_t *)t, k, f) {
+		json_object_foreach((json_t *)t, k, f)
+		{
 			bool known = false;
 
 			for (size_t j = 0; tkeys[j]; j++)
@@ -214,10 +220,11 @@ parse_tokens(const json_t *v, struct gantry_config *cfg, const char *file,
 			size_t ri;
 			json_t *r;
 
-			json_array_foreach(f, ri, r) {
-				unsigned bit = json_is_string(r) ?
-				    auth_role_parse(json_string_value(r)) :
-				    0;
+			json_array_foreach(f, ri, r)
+			{
+				unsigned bit = json_is_string(r)
+				    ? auth_role_parse(json_string_value(r))
+				    : 0;
 
 				if (bit == 0) {
 					diag_add(diag, file, path,
@@ -247,12 +254,14 @@ apply_key(const struct key *k, const json_t *v, struct gantry_config *cfg,
 	switch (k->type) {
 	case KT_STRING:
 		if (!json_is_string(v) || json_string_length(v) == 0) {
-			diag_add(diag, file, k->name,
-			    "must be a non-empty string");
+			diag_add(
+			    diag, file, k->name, "must be a non-empty string");
 			return;
 		}
 		free(*FIELD(cfg, k, char *));
 		*FIELD(cfg, k, char *) = strdup(json_string_value(v));
+		if (*FIELD(cfg, k, char *) == NULL)
+			diag_add(diag, file, k->name, "out of memory");
 		return;
 	case KT_LISTEN:
 		if (!json_is_string(v)) {
@@ -281,8 +290,7 @@ apply_key(const struct key *k, const json_t *v, struct gantry_config *cfg,
 		return;
 	case KT_BOOL:
 		if (!json_is_boolean(v)) {
-			diag_add(diag, file, k->name,
-			    "must be true or false");
+			diag_add(diag, file, k->name, "must be true or false");
 			return;
 		}
 		*FIELD(cfg, k, bool) = json_is_true(v);
@@ -305,20 +313,20 @@ apply_key(const struct key *k, const json_t *v, struct gantry_config *cfg,
 			}
 		} else {
 			diag_add(diag, file, k->name, "must be %s",
-			    k->type == KT_DURATION ?
-				"a duration such as 5s or 1m30s" :
-				(k->type == KT_SIZE ?
-				    "a size such as 1048576 or 1MiB" :
-				    "an integer"));
+			    k->type == KT_DURATION
+			        ? "a duration such as 5s or 1m30s"
+			        : (k->type == KT_SIZE
+			                  ? "a size such as 1048576 or 1MiB"
+			                  : "an integer"));
 			return;
 		}
 		if (n < k->min || n > k->max) {
 			diag_add(diag, file, k->name,
-			    "%lld is out of range %lld..%lld%s",
-			    (long long)n, (long long)k->min,
-			    (long long)k->max,
-			    k->type == KT_DURATION ? " ms" :
-			    (k->type == KT_SIZE ? " bytes" : ""));
+			    "%lld is out of range %lld..%lld%s", (long long)n,
+			    (long long)k->min, (long long)k->max,
+			    k->type == KT_DURATION
+			        ? " ms"
+			        : (k->type == KT_SIZE ? " bytes" : ""));
 			return;
 		}
 		*FIELD(cfg, k, int64_t) = n;
@@ -333,7 +341,7 @@ struct gantry_config *
 config_new(void)
 {
 	struct gantry_config *cfg = calloc(1, sizeof(*cfg));
-	struct diag d = {0};
+	struct diag d = { 0 };
 
 	if (cfg == NULL)
 		return NULL;
@@ -396,7 +404,8 @@ config_from_json(const json_t *root, const char *file, struct diag *diag)
 		diag_add(diag, file, NULL, "out of memory");
 		return NULL;
 	}
-	json_object_foreach((json_t *)root, name, v) {
+	json_object_foreach((json_t *)root, name, v)
+	{
 		size_t i;
 
 		for (i = 0; i < NKEYS; i++)
@@ -413,9 +422,10 @@ config_from_json(const json_t *root, const char *file, struct diag *diag)
 		apply_key(&keys[i], v, cfg, file, diag);
 	}
 	for (size_t i = 0; i < NKEYS; i++)
-		if (keys[i].required && json_object_get(root, keys[i].name) ==
-		    NULL)
-			diag_add(diag, file, keys[i].name, "required key is "
+		if (keys[i].required &&
+		    json_object_get(root, keys[i].name) == NULL)
+			diag_add(diag, file, keys[i].name,
+			    "required key is "
 			    "missing");
 	if (diag->n + diag->dropped != before) {
 		config_free(cfg);
@@ -448,8 +458,8 @@ key_equal(const struct key *k, const struct gantry_config *a,
 	case KT_TOKENS:
 		return a->ntokens == b->ntokens &&
 		    (a->ntokens == 0 ||
-			memcmp(a->tokens, b->tokens,
-			    a->ntokens * sizeof(*a->tokens)) == 0);
+		        memcmp(a->tokens, b->tokens,
+		            a->ntokens * sizeof(*a->tokens)) == 0);
 	}
 	return false;
 }

@@ -24,12 +24,12 @@ enum config_log_level {
 };
 
 struct gantry_config {
-	char *listen;	     /* as written: "127.0.0.1:8080" or "systemd" */
-	char *listen_host;   /* parsed host, NULL for systemd */
-	int listen_port;     /* parsed port, 0 for systemd */
+	char *listen; /* as written: "127.0.0.1:8080" or "systemd" */
+	char *listen_host; /* parsed host, NULL for systemd */
+	int listen_port; /* parsed port, 0 for systemd */
 	bool listen_systemd; /* take the socket from socket activation */
-	char *database;	     /* libpq connection string */
-	int log_level;	     /* enum config_log_level */
+	char *database; /* libpq connection string */
+	int log_level; /* enum config_log_level */
 	char *pipelines_dir;
 	int64_t max_body; /* bytes */
 	int64_t max_connections;
@@ -51,8 +51,8 @@ void config_free(struct gantry_config *cfg);
  * as "file:key: message" (file names the source for messages only).
  * Returns a new config (caller frees) when there was no problem, else NULL.
  */
-struct gantry_config *config_from_json(const json_t *root, const char *file,
-    struct diag *diag);
+struct gantry_config *config_from_json(
+    const json_t *root, const char *file, struct diag *diag);
 
 /*
  * Names of the keys whose value differs between old and new but which

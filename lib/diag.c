@@ -9,8 +9,8 @@
 #include <string.h>
 
 void
-diag_add(struct diag *d, const char *file, const char *path, const char *fmt,
-    ...)
+diag_add(
+    struct diag *d, const char *file, const char *path, const char *fmt, ...)
 {
 	char msg[768], line[1024];
 	char **grown;

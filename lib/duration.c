@@ -12,7 +12,11 @@ static const struct {
 	const char *unit;
 	int64_t ms;
 } units[] = {
-	{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1},
+	{ "d", 86400000 },
+	{ "h", 3600000 },
+	{ "m", 60000 },
+	{ "s", 1000 },
+	{ "ms", 1 },
 };
 #define NUNITS (sizeof(units) / sizeof(units[0]))
 
@@ -95,8 +99,8 @@ duration_format(int64_t ms, char *buf, size_t len)
 
 		if (n == 0)
 			continue;
-		off += (size_t)snprintf(buf + off, len - off,
-		    "%" PRId64 "%s", n, units[u].unit);
+		off += (size_t)snprintf(
+		    buf + off, len - off, "%" PRId64 "%s", n, units[u].unit);
 		ms -= n * units[u].ms;
 	}
 	return buf;
@@ -109,8 +113,11 @@ size_parse(const char *s, int64_t *out_bytes, struct gantry_error *err)
 		const char *unit;
 		int64_t mult;
 	} sunits[] = {
-		{"", 1}, {"B", 1}, {"KiB", 1024}, {"MiB", 1024 * 1024},
-		{"GiB", 1024LL * 1024 * 1024},
+		{ "", 1 },
+		{ "B", 1 },
+		{ "KiB", 1024 },
+		{ "MiB", 1024 * 1024 },
+		{ "GiB", 1024LL * 1024 * 1024 },
 	};
 	const char *p = s;
 	int64_t v;
@@ -121,8 +128,8 @@ size_parse(const char *s, int64_t *out_bytes, struct gantry_error *err)
 		if (strcmp(p, sunits[i].unit) != 0)
 			continue;
 		if (v > INT64_MAX / sunits[i].mult)
-			return gantry_error_set(err, GANTRY_EINVAL,
-			    "size \"%s\" is too large", s);
+			return gantry_error_set(
+			    err, GANTRY_EINVAL, "size \"%s\" is too large", s);
 		*out_bytes = v * sunits[i].mult;
 		return 0;
 	}

@@ -20,19 +20,19 @@
 
 enum gantry_err {
 	GANTRY_OK = 0,
-	GANTRY_EINVAL,	 /* bad input: 400 */
-	GANTRY_EAUTH,	 /* missing or unknown token: 401 */
-	GANTRY_EPERM,	 /* token lacks the role: 403 */
-	GANTRY_ENOENT,	 /* no such object: 404 */
-	GANTRY_EMETHOD,	 /* method not allowed on this path: 405 */
+	GANTRY_EINVAL, /* bad input: 400 */
+	GANTRY_EAUTH, /* missing or unknown token: 401 */
+	GANTRY_EPERM, /* token lacks the role: 403 */
+	GANTRY_ENOENT, /* no such object: 404 */
+	GANTRY_EMETHOD, /* method not allowed on this path: 405 */
 	GANTRY_ECONFLICT, /* state conflict: 409 */
-	GANTRY_ETOOBIG,	 /* body over the limit: 413 */
-	GANTRY_EMEDIA,	 /* unsupported content type: 415 */
+	GANTRY_ETOOBIG, /* body over the limit: 413 */
+	GANTRY_EMEDIA, /* unsupported content type: 415 */
 	GANTRY_EINVALID, /* well-formed but invalid definition: 422 */
-	GANTRY_EBUSY,	 /* rate limited: 429 */
+	GANTRY_EBUSY, /* rate limited: 429 */
 	GANTRY_EINTERNAL, /* broken invariant: 500 */
 	GANTRY_EUNAVAIL, /* database down: 503 */
-	GANTRY_ENOMEM,	 /* allocation failed: 500 */
+	GANTRY_ENOMEM, /* allocation failed: 500 */
 };
 
 #define GANTRY_ERROR_MSG 512

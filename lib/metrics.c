@@ -6,6 +6,7 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,9 @@
 
 struct series {
 	char *labels;
-	double value;			       /* counter/gauge; histogram sum */
-	unsigned long long count;	       /* histogram observations */
-	unsigned long long *bucket_counts;     /* histogram, cumulative */
+	double value; /* counter/gauge; histogram sum */
+	unsigned long long count; /* histogram observations */
+	unsigned long long *bucket_counts; /* histogram, cumulative */
 };
 
 struct family {
@@ -79,8 +80,9 @@ metrics_define(struct metrics *m, const char *name, enum metrics_type t,
 	if (family_find(m, name) != NULL || nbuckets > METRICS_MAX_BUCKETS ||
 	    (t == METRICS_HISTOGRAM && nbuckets == 0))
 		return -1;
-	for (size_t i = 1; i < nbuckets; i++)
-		if (!(buckets[i] > buckets[i - 1]))
+	for (size_t i = 0; i < nbuckets; i++)
+		if (!isfinite(buckets[i]) ||
+		    (i > 0 && !(buckets[i] > buckets[i - 1])))
 			return -1;
 	grown = realloc(m->fams, (m->nfams + 1) * sizeof(*grown));
 	if (grown == NULL)
@@ -125,7 +127,8 @@ series_get(struct metrics *m, const char *name, const char *labels,
 	memset(s, 0, sizeof(*s));
 	s->labels = strdup(labels);
 	if (f->type == METRICS_HISTOGRAM)
-		s->bucket_counts = calloc(f->nbuckets, sizeof(*s->bucket_counts));
+		s->bucket_counts =
+		    calloc(f->nbuckets, sizeof(*s->bucket_counts));
 	if (s->labels == NULL ||
 	    (f->type == METRICS_HISTOGRAM && s->bucket_counts == NULL)) {
 		free(s->labels);
@@ -163,8 +166,8 @@ metrics_set(struct metrics *m, const char *name, const char *labels, double v)
 }
 
 int
-metrics_observe(struct metrics *m, const char *name, const char *labels,
-    double v)
+metrics_observe(
+    struct metrics *m, const char *name, const char *labels, double v)
 {
 	struct series *s = series_get(m, name, labels, METRICS_HISTOGRAM);
 	const struct family *f = family_find(m, name);
@@ -186,7 +189,11 @@ metrics_escape(const char *value, char *out, size_t len)
 
 	if (len == 0)
 		return out;
-	for (const char *p = value; *p != '\0' && o + 2 < len; p++) {
+	for (const char *p = value; *p != '\0' && o + 1 < len; p++) {
+		bool two = *p == '\\' || *p == '"' || *p == '\n';
+
+		if (two && o + 2 >= len)
+			break;
 		if (*p == '\\' || *p == '"') {
 			out[o++] = '\\';
 			out[o++] = *p;
@@ -208,8 +215,7 @@ struct outbuf {
 	int failed;
 };
 
-static void PRINTFLIKE(2, 3)
-out_printf(struct outbuf *o, const char *fmt, ...)
+static void PRINTFLIKE(2, 3) out_printf(struct outbuf *o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -254,8 +260,8 @@ fmt_value(double v, char *buf, size_t len)
 char *
 metrics_render(const struct metrics *m, size_t *len)
 {
-	static const char *type_names[] = {"counter", "gauge", "histogram"};
-	struct outbuf o = {NULL, 0, 0, 0};
+	static const char *type_names[] = { "counter", "gauge", "histogram" };
+	struct outbuf o = { NULL, 0, 0, 0 };
 	char val[64], le[64];
 
 	o.cap = 4096;
@@ -266,8 +272,17 @@ metrics_render(const struct metrics *m, size_t *len)
 	for (size_t i = 0; i < m->nfams; i++) {
 		const struct family *f = &m->fams[i];
 
-		out_printf(&o, "# HELP %s %s\n# TYPE %s %s\n", f->name,
-		    f->help, f->name, type_names[f->type]);
+		out_printf(&o, "# HELP %s ", f->name);
+		for (const char *h = f->help; *h != '\0'; h++) {
+			if (*h == '\\')
+				out_printf(&o, "\\\\");
+			else if (*h == '\n')
+				out_printf(&o, "\\n");
+			else
+				out_printf(&o, "%c", *h);
+		}
+		out_printf(
+		    &o, "\n# TYPE %s %s\n", f->name, type_names[f->type]);
 		for (size_t j = 0; j < f->nseries; j++) {
 			const struct series *s = &f->series[j];
 			const char *l = s->labels;
@@ -281,8 +296,9 @@ metrics_render(const struct metrics *m, size_t *len)
 			}
 			for (size_t b = 0; b < f->nbuckets; b++) {
 				fmt_value(f->buckets[b], le, sizeof(le));
-				out_printf(&o, "%s_bucket{%s%sle=\"%s\"} %llu\n",
-				    f->name, l, sep, le, s->bucket_counts[b]);
+				out_printf(&o,
+				    "%s_bucket{%s%sle=\"%s\"} %llu\n", f->name,
+				    l, sep, le, s->bucket_counts[b]);
 			}
 			out_printf(&o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n",
 			    f->name, l, sep, s->count);

@@ -34,12 +34,12 @@ int metrics_define(struct metrics *m, const char *name, enum metrics_type t,
  * a source that counts), observe v in a histogram.  labels may
  * be NULL or "" for none.  Fail only on an undefined name, a type mismatch
  * or allocation failure. */
-int metrics_add(struct metrics *m, const char *name, const char *labels,
-    double v);
-int metrics_set(struct metrics *m, const char *name, const char *labels,
-    double v);
-int metrics_observe(struct metrics *m, const char *name, const char *labels,
-    double v);
+int metrics_add(
+    struct metrics *m, const char *name, const char *labels, double v);
+int metrics_set(
+    struct metrics *m, const char *name, const char *labels, double v);
+int metrics_observe(
+    struct metrics *m, const char *name, const char *labels, double v);
 
 /* Escape a label value (\\, \", \n) into out; returns out. */
 char *metrics_escape(const char *value, char *out, size_t len);

@@ -17,23 +17,24 @@ applied_has(const int *applied, size_t napplied, int version)
 }
 
 int
-migration_plan(const struct migration *known, size_t nknown,
-    const int *applied, size_t napplied, size_t *first_pending,
-    struct gantry_error *err)
+migration_plan(const struct migration *known, size_t nknown, const int *applied,
+    size_t napplied, size_t *first_pending, struct gantry_error *err)
 {
 	size_t k;
 
 	for (k = 0; k < nknown; k++) {
 		if (known[k].version != (int)k + 1)
 			return gantry_error_set(err, GANTRY_EINTERNAL,
-			    "embedded migration %s has version %d, expected %zu",
+			    "embedded migration %s has version %d, expected "
+			    "%zu",
 			    known[k].file, known[k].version, k + 1);
 	}
 	for (size_t i = 0; i < napplied; i++) {
 		if (applied[i] < 1 || (size_t)applied[i] > nknown)
 			return gantry_error_set(err, GANTRY_ECONFLICT,
 			    "database schema has migration %d but this gantryd "
-			    "knows migrations 1..%zu only: the database is newer "
+			    "knows migrations 1..%zu only: the database is "
+			    "newer "
 			    "than this binary",
 			    applied[i], nknown);
 	}

@@ -70,8 +70,8 @@ router_match(const struct route *routes, size_t n, const char *method,
 		return gantry_error_set(err, GANTRY_EMETHOD,
 		    "method %s is not allowed on %s (allowed: %s)", method,
 		    path, allowed);
-	return gantry_error_set(err, GANTRY_ENOENT, "no such endpoint: %s",
-	    path);
+	return gantry_error_set(
+	    err, GANTRY_ENOENT, "no such endpoint: %s", path);
 }
 
 const char *

@@ -14,12 +14,12 @@
 #define ROUTER_PARAM_MAX 256
 
 struct route {
-	const char *method;  /* "GET", "POST", ... */
+	const char *method; /* "GET", "POST", ... */
 	const char *pattern; /* "/v1/executions/{id}/abort"; also the
 				metrics label */
-	unsigned role;	     /* enum auth_role needed; AUTH_NONE = public */
-	const char *body;    /* accepted body media type, NULL: no body */
-	void *handler;	     /* opaque to the router */
+	unsigned role; /* enum auth_role needed; AUTH_NONE = public */
+	const char *body; /* accepted body media type, NULL: no body */
+	void *handler; /* opaque to the router */
 };
 
 struct route_match {
@@ -36,8 +36,8 @@ struct route_match {
  * method (err->msg then lists the allowed methods).
  */
 int router_match(const struct route *routes, size_t n, const char *method,
-    const char *path, struct route_match *m, struct gantry_error *err)
-    MUSTCHECK;
+    const char *path, struct route_match *m,
+    struct gantry_error *err) MUSTCHECK;
 
 /* The value of parameter name in m, or NULL. */
 const char *router_param(const struct route_match *m, const char *name);

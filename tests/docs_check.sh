@@ -1,0 +1,45 @@
+#!/bin/sh
+# Docs are part of the change: every config key of lib/config.c is
+# documented in gantryd.conf(5), every gantryd option in gantryd(8) and
+# --help, and every API route in gantryd(8).
+set -u
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+pass=0 fail=0
+check() { # NAME FILE-or-TEXT-cmd PATTERN
+	if grep -qF -- "$3" "$2"; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL: $1: '$3' not documented in $2"
+		fail=$((fail + 1))
+	fi
+}
+keys=$(sed -n 's/^[[:space:]]*{"\([a-z_]*\)", KT_.*/\1/p' "$top_srcdir/lib/config.c")
+[ -n "$keys" ] || { echo "FAIL: no config keys found in lib/config.c"; exit 1; }
+for k in $keys; do
+	check "config key $k" "$top_srcdir/man/gantryd.conf.5.in" ".It Ic $k "
+done
+help=$(mktemp)
+"$top_builddir/daemon/gantryd" --help >"$help"
+opts=$(sed -n 's/^[[:space:]]*{"\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top_srcdir/daemon/main.c")
+[ -n "$opts" ] || { echo "FAIL: no options found in daemon/main.c"; exit 1; }
+for o in $opts; do
+	check "option --$o" "$top_srcdir/man/gantryd.8.in" "Fl \\-$o"
+	check "option --$o in --help" "$help" "--$o"
+done
+rm -f "$help"
+routes=$(sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\([^"]*\)", AUTH_.*/\1 \2/p' "$top_srcdir/daemon/api.c")
+[ -n "$routes" ] || { echo "FAIL: no routes found in daemon/api.c"; exit 1; }
+echo "$routes" | while read -r m p; do
+	grep -qF -- ".It Li $m $p" "$top_srcdir/man/gantryd.8.in" ||
+	    echo "FAIL: route $m $p not documented in gantryd.8.in"
+done >"${TMPDIR:-/tmp}/gantry-docs.$$"
+if [ -s "${TMPDIR:-/tmp}/gantry-docs.$$" ]; then
+	cat "${TMPDIR:-/tmp}/gantry-docs.$$"
+	fail=$((fail + $(wc -l <"${TMPDIR:-/tmp}/gantry-docs.$$")))
+else
+	pass=$((pass + 1))
+fi
+rm -f "${TMPDIR:-/tmp}/gantry-docs.$$"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
