@@ -45,17 +45,16 @@ static void h_audit(struct api_ctx *ctx, struct http_req *req);
 static void h_reload(struct api_ctx *ctx, struct http_req *req);
 
 static const struct route routes[] = {
-	{ "GET", "/healthz", AUTH_NONE, NULL, (void *)h_healthz },
-	{ "GET", "/readyz", AUTH_NONE, NULL, (void *)h_readyz },
-	{ "GET", "/metrics", AUTH_NONE, NULL, (void *)h_metrics },
-	{ "GET", "/v1/audit", AUTH_READ, NULL, (void *)h_audit },
-	{ "POST", "/v1/reload", AUTH_ADMIN, "application/json",
-	    (void *)h_reload },
+    {"GET", "/healthz", AUTH_NONE, NULL, (void *)h_healthz},
+    {"GET", "/readyz", AUTH_NONE, NULL, (void *)h_readyz},
+    {"GET", "/metrics", AUTH_NONE, NULL, (void *)h_metrics},
+    {"GET", "/v1/audit", AUTH_READ, NULL, (void *)h_audit},
+    {"POST", "/v1/reload", AUTH_ADMIN, "application/json", (void *)h_reload},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
-static const double latency_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
-	0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 int
 api_metrics_init(struct gantryd *d)
@@ -471,7 +470,7 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 	static const char sql[] =
 	    "INSERT INTO audit_log (actor, action, object, reason, data)"
 	    " VALUES ($1, 'reload', 'config', $2, $3::jsonb)";
-	struct diag diag = { 0 };
+	struct diag diag = {0};
 	char restart[256], actor[96];
 	const char *reason = NULL;
 	const char *params[3];

@@ -69,8 +69,8 @@ rearm(struct http_server *s)
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
-		struct timeval tv = { (time_t)(ms / 1000),
-			(suseconds_t)((ms % 1000) * 1000) };
+		struct timeval tv = {
+		    (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
 
 		evtimer_add(s->ev_timeout, &tv);
 	} else {
@@ -213,7 +213,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 void
 http_req_suspend(struct http_req *req, int64_t deadline_ms)
 {
-	struct timeval tv = { deadline_ms / 1000, (deadline_ms % 1000) * 1000 };
+	struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
 
 	if (req->replied || req->suspended || req->conn == NULL)
 		return;

@@ -14,7 +14,7 @@
 static int log_level = LOG_LVL_INFO;
 static bool log_journal;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void
 log_init(void)

@@ -140,7 +140,7 @@ static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct gantryd *d = arg;
-	struct timeval tv = { 0, 20000 };
+	struct timeval tv = {0, 20000};
 
 	if (d->draining) {
 		log_warn("shutdown.immediate", "signal=%d", (int)sig);
@@ -169,7 +169,7 @@ static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct gantryd *d = arg;
-	struct diag diag = { 0 };
+	struct diag diag = {0};
 	char restart[256];
 
 	sdnotify_reloading();
@@ -359,16 +359,16 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "migrate-only", no_argument, NULL, 'm' },
-		{ "check-config", no_argument, NULL, 'n' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"migrate-only", no_argument, NULL, 'm'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct gantryd d;
-	struct diag diag = { 0 };
+	struct diag diag = {0};
 	struct http_hooks hooks;
 	struct gantry_error err;
 	bool foreground = false, check_only = false;
@@ -459,7 +459,7 @@ main(int argc, char **argv)
 		fatal("daemon.init", "error=\"out of memory\"");
 
 	if (d.migrate_only) {
-		struct timeval tv = { MIGRATE_ONLY_DEADLINE_S, 0 };
+		struct timeval tv = {MIGRATE_ONLY_DEADLINE_S, 0};
 
 		d.exit_code = 1;
 		d.ev_deadline = evtimer_new(d.base, migrate_deadline, &d);

@@ -77,7 +77,7 @@ set_error(struct pg *pg, const char *why)
 static void
 timer_arm(struct pg *pg, int64_t ms)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	evtimer_add(pg->ev_timer, &tv);
 }
@@ -175,9 +175,9 @@ notice_cb(void *arg, const char *message)
 static void
 conn_begin(struct pg *pg)
 {
-	static const char *const kw[] = { "dbname", "fallback_application_name",
-		NULL };
-	const char *vals[] = { pg->conninfo, "gantryd", NULL };
+	static const char *const kw[] = {
+	    "dbname", "fallback_application_name", NULL};
+	const char *vals[] = {pg->conninfo, "gantryd", NULL};
 
 	pg->state = PG_CONNECTING;
 	pg->reconnects++;

@@ -13,10 +13,10 @@ static const struct {
 	const char *name;
 	enum auth_role role;
 } roles[] = {
-	{ "read", AUTH_READ },
-	{ "deploy", AUTH_DEPLOY },
-	{ "override", AUTH_OVERRIDE },
-	{ "admin", AUTH_ADMIN },
+    {"read", AUTH_READ},
+    {"deploy", AUTH_DEPLOY},
+    {"override", AUTH_OVERRIDE},
+    {"admin", AUTH_ADMIN},
 };
 
 unsigned

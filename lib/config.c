@@ -40,28 +40,27 @@ struct key {
 #define OFF(f) offsetof(struct gantry_config, f)
 
 static const struct key keys[] = {
-	{ "listen", KT_LISTEN, OFF(listen), "127.0.0.1:8080", false, false, 0,
-	    0 },
-	{ "database", KT_STRING, OFF(database), NULL, true, false, 0, 0 },
-	{ "log_level", KT_LOGLEVEL, OFF(log_level), "info", false, true, 0, 0 },
-	{ "pipelines_dir", KT_STRING, OFF(pipelines_dir),
-	    SYSCONFDIR "/gantry/pipelines", false, true, 0, 0 },
-	{ "max_body", KT_SIZE, OFF(max_body), "1MiB", false, true, 1024,
-	    64 * 1024 * 1024 },
-	{ "max_connections", KT_INT, OFF(max_connections), "4000", false, false,
-	    16, 100000 },
-	{ "db_connect_timeout", KT_DURATION, OFF(db_connect_timeout_ms), "5s",
-	    false, false, 100, 600000 },
-	{ "db_statement_timeout", KT_DURATION, OFF(db_statement_timeout_ms),
-	    "30s", false, false, 100, 3600000 },
-	{ "user", KT_STRING, OFF(user), NULL, false, false, 0, 0 },
-	{ "allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0 },
-	{ "tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0 },
+    {"listen", KT_LISTEN, OFF(listen), "127.0.0.1:8080", false, false, 0, 0},
+    {"database", KT_STRING, OFF(database), NULL, true, false, 0, 0},
+    {"log_level", KT_LOGLEVEL, OFF(log_level), "info", false, true, 0, 0},
+    {"pipelines_dir", KT_STRING, OFF(pipelines_dir),
+        SYSCONFDIR "/gantry/pipelines", false, true, 0, 0},
+    {"max_body", KT_SIZE, OFF(max_body), "1MiB", false, true, 1024,
+        64 * 1024 * 1024},
+    {"max_connections", KT_INT, OFF(max_connections), "4000", false, false, 16,
+        100000},
+    {"db_connect_timeout", KT_DURATION, OFF(db_connect_timeout_ms), "5s", false,
+        false, 100, 600000},
+    {"db_statement_timeout", KT_DURATION, OFF(db_statement_timeout_ms), "30s",
+        false, false, 100, 3600000},
+    {"user", KT_STRING, OFF(user), NULL, false, false, 0, 0},
+    {"allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0},
+    {"tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const log_levels[] = { "error", "warn", "info", "debug",
-	NULL };
+static const char *const log_levels[] = {
+    "error", "warn", "info", "debug", NULL};
 
 const char *
 config_log_level_name(int level)
@@ -133,7 +132,7 @@ static void
 parse_tokens(const json_t *v, struct gantry_config *cfg, const char *file,
     struct diag *diag)
 {
-	static const char *const tkeys[] = { "name", "sha256", "roles", NULL };
+	static const char *const tkeys[] = {"name", "sha256", "roles", NULL};
 	size_t i, n;
 	const json_t *t;
 
@@ -341,7 +340,7 @@ struct gantry_config *
 config_new(void)
 {
 	struct gantry_config *cfg = calloc(1, sizeof(*cfg));
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	if (cfg == NULL)
 		return NULL;

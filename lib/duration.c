@@ -12,11 +12,11 @@ static const struct {
 	const char *unit;
 	int64_t ms;
 } units[] = {
-	{ "d", 86400000 },
-	{ "h", 3600000 },
-	{ "m", 60000 },
-	{ "s", 1000 },
-	{ "ms", 1 },
+    {"d", 86400000},
+    {"h", 3600000},
+    {"m", 60000},
+    {"s", 1000},
+    {"ms", 1},
 };
 #define NUNITS (sizeof(units) / sizeof(units[0]))
 
@@ -113,11 +113,11 @@ size_parse(const char *s, int64_t *out_bytes, struct gantry_error *err)
 		const char *unit;
 		int64_t mult;
 	} sunits[] = {
-		{ "", 1 },
-		{ "B", 1 },
-		{ "KiB", 1024 },
-		{ "MiB", 1024 * 1024 },
-		{ "GiB", 1024LL * 1024 * 1024 },
+	    {"", 1},
+	    {"B", 1},
+	    {"KiB", 1024},
+	    {"MiB", 1024 * 1024},
+	    {"GiB", 1024LL * 1024 * 1024},
 	};
 	const char *p = s;
 	int64_t v;

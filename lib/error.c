@@ -11,20 +11,20 @@ static const struct {
 	const char *name;
 	int status;
 } err_table[] = {
-	[GANTRY_OK] = { "ok", 200 },
-	[GANTRY_EINVAL] = { "invalid_request", 400 },
-	[GANTRY_EAUTH] = { "unauthorized", 401 },
-	[GANTRY_EPERM] = { "forbidden", 403 },
-	[GANTRY_ENOENT] = { "not_found", 404 },
-	[GANTRY_EMETHOD] = { "method_not_allowed", 405 },
-	[GANTRY_ECONFLICT] = { "conflict", 409 },
-	[GANTRY_ETOOBIG] = { "payload_too_large", 413 },
-	[GANTRY_EMEDIA] = { "unsupported_media_type", 415 },
-	[GANTRY_EINVALID] = { "invalid_definition", 422 },
-	[GANTRY_EBUSY] = { "too_many_requests", 429 },
-	[GANTRY_EINTERNAL] = { "internal", 500 },
-	[GANTRY_EUNAVAIL] = { "unavailable", 503 },
-	[GANTRY_ENOMEM] = { "out_of_memory", 500 },
+    [GANTRY_OK] = {"ok", 200},
+    [GANTRY_EINVAL] = {"invalid_request", 400},
+    [GANTRY_EAUTH] = {"unauthorized", 401},
+    [GANTRY_EPERM] = {"forbidden", 403},
+    [GANTRY_ENOENT] = {"not_found", 404},
+    [GANTRY_EMETHOD] = {"method_not_allowed", 405},
+    [GANTRY_ECONFLICT] = {"conflict", 409},
+    [GANTRY_ETOOBIG] = {"payload_too_large", 413},
+    [GANTRY_EMEDIA] = {"unsupported_media_type", 415},
+    [GANTRY_EINVALID] = {"invalid_definition", 422},
+    [GANTRY_EBUSY] = {"too_many_requests", 429},
+    [GANTRY_EINTERNAL] = {"internal", 500},
+    [GANTRY_EUNAVAIL] = {"unavailable", 503},
+    [GANTRY_ENOMEM] = {"out_of_memory", 500},
 };
 
 int

@@ -260,8 +260,8 @@ fmt_value(double v, char *buf, size_t len)
 char *
 metrics_render(const struct metrics *m, size_t *len)
 {
-	static const char *type_names[] = { "counter", "gauge", "histogram" };
-	struct outbuf o = { NULL, 0, 0, 0 };
+	static const char *type_names[] = {"counter", "gauge", "histogram"};
+	struct outbuf o = {NULL, 0, 0, 0};
 	char val[64], le[64];
 
 	o.cap = 4096;

@@ -113,11 +113,11 @@ tag_kind(const yaml_char_t *utag)
 		const char *name;
 		enum scalar_kind kind;
 	} known[] = {
-		{ "str", KIND_STR },
-		{ "int", KIND_INT },
-		{ "float", KIND_FLOAT },
-		{ "bool", KIND_BOOL },
-		{ "null", KIND_NULL },
+	    {"str", KIND_STR},
+	    {"int", KIND_INT},
+	    {"float", KIND_FLOAT},
+	    {"bool", KIND_BOOL},
+	    {"null", KIND_NULL},
 	};
 	size_t i;
 
@@ -155,12 +155,11 @@ text_is(const char *s, size_t len, const char *const *words)
 	return false;
 }
 
-static const char *const null_words[] = { "null", "Null", "NULL", "~", NULL };
-static const char *const true_words[] = { "true", "True", "TRUE", NULL };
-static const char *const false_words[] = { "false", "False", "FALSE", NULL };
-static const char *const inf_words[] = { ".inf", ".Inf", ".INF", "+.inf",
-	"+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
-	NULL };
+static const char *const null_words[] = {"null", "Null", "NULL", "~", NULL};
+static const char *const true_words[] = {"true", "True", "TRUE", NULL};
+static const char *const false_words[] = {"false", "False", "FALSE", NULL};
+static const char *const inf_words[] = {".inf", ".Inf", ".INF", "+.inf",
+    "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", NULL};
 
 static int
 digit_value(char c)

@@ -89,20 +89,20 @@ static const struct {
 	const char *name;
 	int status;
 } codes[] = {
-	{ GANTRY_OK, "ok", 200 },
-	{ GANTRY_EINVAL, "invalid_request", 400 },
-	{ GANTRY_EAUTH, "unauthorized", 401 },
-	{ GANTRY_EPERM, "forbidden", 403 },
-	{ GANTRY_ENOENT, "not_found", 404 },
-	{ GANTRY_EMETHOD, "method_not_allowed", 405 },
-	{ GANTRY_ECONFLICT, "conflict", 409 },
-	{ GANTRY_ETOOBIG, "payload_too_large", 413 },
-	{ GANTRY_EMEDIA, "unsupported_media_type", 415 },
-	{ GANTRY_EINVALID, "invalid_definition", 422 },
-	{ GANTRY_EBUSY, "too_many_requests", 429 },
-	{ GANTRY_EINTERNAL, "internal", 500 },
-	{ GANTRY_EUNAVAIL, "unavailable", 503 },
-	{ GANTRY_ENOMEM, "out_of_memory", 500 },
+    {GANTRY_OK, "ok", 200},
+    {GANTRY_EINVAL, "invalid_request", 400},
+    {GANTRY_EAUTH, "unauthorized", 401},
+    {GANTRY_EPERM, "forbidden", 403},
+    {GANTRY_ENOENT, "not_found", 404},
+    {GANTRY_EMETHOD, "method_not_allowed", 405},
+    {GANTRY_ECONFLICT, "conflict", 409},
+    {GANTRY_ETOOBIG, "payload_too_large", 413},
+    {GANTRY_EMEDIA, "unsupported_media_type", 415},
+    {GANTRY_EINVALID, "invalid_definition", 422},
+    {GANTRY_EBUSY, "too_many_requests", 429},
+    {GANTRY_EINTERNAL, "internal", 500},
+    {GANTRY_EUNAVAIL, "unavailable", 503},
+    {GANTRY_ENOMEM, "out_of_memory", 500},
 };
 
 START_TEST(test_code_table)
@@ -129,7 +129,7 @@ END_TEST
 
 START_TEST(test_details_from_diag)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	json_t *j, *details;
 
 	diag_add(&d, "web.yaml", "steps[0].image", "required key is missing");
@@ -170,7 +170,7 @@ END_TEST
 
 START_TEST(test_details_dropped)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	json_t *j, *details;
 
 	for (int i = 0; i < DIAG_MAX + 7; i++)
@@ -195,7 +195,7 @@ END_TEST
 
 START_TEST(test_invalid_utf8_message)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	json_t *j, *details;
 	char *s;
 
@@ -225,7 +225,7 @@ END_TEST
 
 START_TEST(test_diag_add_truncates)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	char big[2000];
 
 	memset(big, 'x', sizeof(big) - 1);
@@ -240,9 +240,9 @@ END_TEST
 
 START_TEST(test_diag_suggest)
 {
-	static const char *const keys[] = { "listen", "database", "log_level",
-		"max_body", "tokens", NULL };
-	static const char *const none[] = { NULL };
+	static const char *const keys[] = {
+	    "listen", "database", "log_level", "max_body", "tokens", NULL};
+	static const char *const none[] = {NULL};
 
 	ck_assert_str_eq(diag_suggest("databse", keys), "database");
 	ck_assert_str_eq(diag_suggest("databaes", keys), "database");
@@ -272,7 +272,7 @@ END_TEST
 
 START_TEST(test_error_set_clear)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	char big[GANTRY_ERROR_MSG * 2];
 
 	ck_assert_int_eq(

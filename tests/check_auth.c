@@ -44,7 +44,7 @@ teardown(void)
 static void
 assert_authenticates(const char *header, const char *name)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	const struct auth_token *t;
 
 	t = auth_authenticate(tokens, 3, header, &err);
@@ -56,7 +56,7 @@ static void
 assert_rejected(const struct auth_token *toks, size_t n, const char *header,
     const char *what)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	const struct auth_token *t;
 
 	t = auth_authenticate(toks, n, header, &err);
@@ -79,7 +79,7 @@ END_TEST
 
 START_TEST(test_authenticate_returns_borrowed)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 
 	ck_assert_ptr_eq(
 	    auth_authenticate(tokens, 3, "Bearer s3cret", &err), &tokens[1]);
@@ -125,7 +125,7 @@ END_TEST
 
 START_TEST(test_roles_admin)
 {
-	struct auth_token t = { .roles = AUTH_ADMIN };
+	struct auth_token t = {.roles = AUTH_ADMIN};
 
 	ck_assert(auth_has_role(&t, AUTH_NONE));
 	ck_assert(auth_has_role(&t, AUTH_READ));
@@ -137,7 +137,7 @@ END_TEST
 
 START_TEST(test_roles_deploy)
 {
-	struct auth_token t = { .roles = AUTH_DEPLOY };
+	struct auth_token t = {.roles = AUTH_DEPLOY};
 
 	ck_assert(auth_has_role(&t, AUTH_NONE));
 	ck_assert(auth_has_role(&t, AUTH_READ));
@@ -149,10 +149,10 @@ END_TEST
 
 START_TEST(test_roles_other)
 {
-	struct auth_token r = { .roles = AUTH_READ };
-	struct auth_token o = { .roles = AUTH_OVERRIDE };
-	struct auth_token od = { .roles = AUTH_OVERRIDE | AUTH_DEPLOY };
-	struct auth_token none = { .roles = 0 };
+	struct auth_token r = {.roles = AUTH_READ};
+	struct auth_token o = {.roles = AUTH_OVERRIDE};
+	struct auth_token od = {.roles = AUTH_OVERRIDE | AUTH_DEPLOY};
+	struct auth_token none = {.roles = 0};
 
 	ck_assert(auth_has_role(&r, AUTH_READ));
 	ck_assert(!auth_has_role(&r, AUTH_DEPLOY));
@@ -181,10 +181,10 @@ START_TEST(test_role_parse_name)
 		const char *name;
 		enum auth_role role;
 	} table[] = {
-		{ "read", AUTH_READ },
-		{ "deploy", AUTH_DEPLOY },
-		{ "override", AUTH_OVERRIDE },
-		{ "admin", AUTH_ADMIN },
+	    {"read", AUTH_READ},
+	    {"deploy", AUTH_DEPLOY},
+	    {"override", AUTH_OVERRIDE},
+	    {"admin", AUTH_ADMIN},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {

@@ -40,7 +40,7 @@ load(const char *text, struct diag *d)
 static struct gantry_config *
 load_ok(const char *text)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct gantry_config *cfg = load(text, &d);
 
 	ck_assert_msg(cfg != NULL, "config %s rejected: %s", text,
@@ -73,7 +73,7 @@ dump_diag(const struct diag *d)
 static void
 assert_fails(const char *text, size_t nmsgs, const char *path, const char *what)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct gantry_config *cfg = load(text, &d);
 	char prefix[128];
 	int found = 0;
@@ -194,7 +194,7 @@ END_TEST
 
 START_TEST(test_log_levels)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const char *const names[] = {"error", "warn", "info", "debug"};
 	char text[128];
 
 	for (int i = 0; i < 4; i++) {
@@ -221,11 +221,11 @@ static const struct {
 	const char *host; /* NULL: systemd */
 	int port;
 } good_listen[] = {
-	{ "[::1]:9000", "::1", 9000 },
-	{ "0.0.0.0:0", "0.0.0.0", 0 },
-	{ "localhost:65535", "localhost", 65535 },
-	{ "[fe80::1%eth0]:443", "fe80::1%eth0", 443 },
-	{ "systemd", NULL, 0 },
+    {"[::1]:9000", "::1", 9000},
+    {"0.0.0.0:0", "0.0.0.0", 0},
+    {"localhost:65535", "localhost", 65535},
+    {"[fe80::1%eth0]:443", "fe80::1%eth0", 443},
+    {"systemd", NULL, 0},
 };
 
 START_TEST(test_listen_good)
@@ -254,23 +254,23 @@ static const struct {
 	const char *listen;
 	const char *what;
 } bad_listen[] = {
-	{ "8080", "expected HOST:PORT, [ADDRESS]:PORT or systemd" },
-	{ "host:", "port must be 0..65535" },
-	{ "host:70000", "port must be 0..65535" },
-	{ "host:65536", "port must be 0..65535" },
-	{ "host:-1", "port must be 0..65535" },
-	{ "host: 80", "port must be 0..65535" },
-	{ "host:+80", "port must be 0..65535" },
-	{ "host:80x", "port must be 0..65535" },
-	{ "host:99999999999999999999999", "port must be 0..65535" },
-	{ ":80", "missing host" },
-	{ "[]:80", "missing host" },
-	{ "::1:80", "expected HOST:PORT" },
-	{ "[::1]9000", "expected [ADDRESS]:PORT" },
-	{ "[::1", "expected [ADDRESS]:PORT" },
-	{ "[::1]:", "port must be 0..65535" },
-	{ "", "expected HOST:PORT" },
-	{ "Systemd", "expected HOST:PORT" },
+    {"8080", "expected HOST:PORT, [ADDRESS]:PORT or systemd"},
+    {"host:", "port must be 0..65535"},
+    {"host:70000", "port must be 0..65535"},
+    {"host:65536", "port must be 0..65535"},
+    {"host:-1", "port must be 0..65535"},
+    {"host: 80", "port must be 0..65535"},
+    {"host:+80", "port must be 0..65535"},
+    {"host:80x", "port must be 0..65535"},
+    {"host:99999999999999999999999", "port must be 0..65535"},
+    {":80", "missing host"},
+    {"[]:80", "missing host"},
+    {"::1:80", "expected HOST:PORT"},
+    {"[::1]9000", "expected [ADDRESS]:PORT"},
+    {"[::1", "expected [ADDRESS]:PORT"},
+    {"[::1]:", "port must be 0..65535"},
+    {"", "expected HOST:PORT"},
+    {"Systemd", "expected HOST:PORT"},
 };
 
 START_TEST(test_listen_bad)
@@ -296,7 +296,7 @@ END_TEST
 
 START_TEST(test_not_a_mapping)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	ck_assert_ptr_null(load("[1, 2]", &d));
 	ck_assert_uint_eq(d.n, 1);
@@ -326,7 +326,7 @@ END_TEST
 
 START_TEST(test_unknown_key_no_hint)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	ck_assert_ptr_null(load("{\"database\": \"x\", \"colour\": 1}", &d));
 	ck_assert_uint_eq(d.n, 1);
@@ -338,15 +338,15 @@ END_TEST
 START_TEST(test_all_errors_reported)
 {
 	static const char *const want[] = {
-		FILE_NAME ":listen: \"8080\": expected HOST:PORT",
-		FILE_NAME ":log_level: must be one of",
-		FILE_NAME ":max_body: bad size \"1mb\"",
-		FILE_NAME ":db_connect_timeout: bad duration \"5x\"",
-		FILE_NAME ":allow_root: must be true or false",
-		FILE_NAME ":bogus: unknown key",
-		FILE_NAME ":database: required key is missing",
+	    FILE_NAME ":listen: \"8080\": expected HOST:PORT",
+	    FILE_NAME ":log_level: must be one of",
+	    FILE_NAME ":max_body: bad size \"1mb\"",
+	    FILE_NAME ":db_connect_timeout: bad duration \"5x\"",
+	    FILE_NAME ":allow_root: must be true or false",
+	    FILE_NAME ":bogus: unknown key",
+	    FILE_NAME ":database: required key is missing",
 	};
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	ck_assert_ptr_null(
 	    load("{\"listen\": \"8080\", \"log_level\": \"loud\","
@@ -367,7 +367,7 @@ END_TEST
 
 START_TEST(test_errors_append_to_diag)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct gantry_config *cfg;
 
 	/* A diag already holding messages: a good config still succeeds and
@@ -391,29 +391,24 @@ static const struct {
 	const char *key;
 	const char *what;
 } wrong_types[] = {
-	{ "\"listen\": 8080", "listen", "must be a string" },
-	{ "\"pipelines_dir\": 5", "pipelines_dir",
-	    "must be a non-empty string" },
-	{ "\"pipelines_dir\": \"\"", "pipelines_dir",
-	    "must be a non-empty string" },
-	{ "\"user\": null", "user", "must be a non-empty string" },
-	{ "\"log_level\": 2", "log_level", "must be one of" },
-	{ "\"max_body\": true", "max_body",
-	    "must be a size such as 1048576 or 1MiB" },
-	{ "\"max_body\": 1.5", "max_body", "must be a size" },
-	{ "\"max_connections\": \"4000\"", "max_connections",
-	    "must be an integer" },
-	{ "\"max_connections\": [16]", "max_connections",
-	    "must be an integer" },
-	{ "\"db_connect_timeout\": 5", "db_connect_timeout",
-	    "must be a duration such as 5s or 1m30s" },
-	{ "\"db_statement_timeout\": {}", "db_statement_timeout",
-	    "must be a duration" },
-	{ "\"allow_root\": \"true\"", "allow_root", "must be true or false" },
-	{ "\"allow_root\": 1", "allow_root", "must be true or false" },
-	{ "\"tokens\": {}", "tokens",
-	    "must be a list of {name, sha256, roles}" },
-	{ "\"tokens\": \"admin\"", "tokens", "must be a list" },
+    {"\"listen\": 8080", "listen", "must be a string"},
+    {"\"pipelines_dir\": 5", "pipelines_dir", "must be a non-empty string"},
+    {"\"pipelines_dir\": \"\"", "pipelines_dir", "must be a non-empty string"},
+    {"\"user\": null", "user", "must be a non-empty string"},
+    {"\"log_level\": 2", "log_level", "must be one of"},
+    {"\"max_body\": true", "max_body",
+        "must be a size such as 1048576 or 1MiB"},
+    {"\"max_body\": 1.5", "max_body", "must be a size"},
+    {"\"max_connections\": \"4000\"", "max_connections", "must be an integer"},
+    {"\"max_connections\": [16]", "max_connections", "must be an integer"},
+    {"\"db_connect_timeout\": 5", "db_connect_timeout",
+        "must be a duration such as 5s or 1m30s"},
+    {"\"db_statement_timeout\": {}", "db_statement_timeout",
+        "must be a duration"},
+    {"\"allow_root\": \"true\"", "allow_root", "must be true or false"},
+    {"\"allow_root\": 1", "allow_root", "must be true or false"},
+    {"\"tokens\": {}", "tokens", "must be a list of {name, sha256, roles}"},
+    {"\"tokens\": \"admin\"", "tokens", "must be a list"},
 };
 
 START_TEST(test_wrong_types)
@@ -441,25 +436,24 @@ static const struct {
 	const char *key;
 	const char *what;
 } out_of_range[] = {
-	{ "\"max_body\": 1023", "max_body",
-	    "1023 is out of range 1024..67108864 bytes" },
-	{ "\"max_body\": \"65MiB\"", "max_body",
-	    "68157440 is out of range 1024..67108864 bytes" },
-	{ "\"max_body\": 0", "max_body", "0 is out of range" },
-	{ "\"max_body\": -1", "max_body", "-1 is out of range" },
-	{ "\"max_body\": \"67108865\"", "max_body", "is out of range" },
-	{ "\"max_body\": \"1 MiB\"", "max_body", "bad size \"1 MiB\"" },
-	{ "\"max_connections\": 15", "max_connections",
-	    "15 is out of range 16..100000" },
-	{ "\"max_connections\": 100001", "max_connections", "out of range" },
-	{ "\"db_connect_timeout\": \"99ms\"", "db_connect_timeout",
-	    "99 is out of range 100..600000 ms" },
-	{ "\"db_connect_timeout\": \"0s\"", "db_connect_timeout",
-	    "out of range" },
-	{ "\"db_statement_timeout\": \"2h\"", "db_statement_timeout",
-	    "7200000 is out of range 100..3600000 ms" },
-	{ "\"db_statement_timeout\": \"1h1ms\"", "db_statement_timeout",
-	    "out of range" },
+    {"\"max_body\": 1023", "max_body",
+        "1023 is out of range 1024..67108864 bytes"},
+    {"\"max_body\": \"65MiB\"", "max_body",
+        "68157440 is out of range 1024..67108864 bytes"},
+    {"\"max_body\": 0", "max_body", "0 is out of range"},
+    {"\"max_body\": -1", "max_body", "-1 is out of range"},
+    {"\"max_body\": \"67108865\"", "max_body", "is out of range"},
+    {"\"max_body\": \"1 MiB\"", "max_body", "bad size \"1 MiB\""},
+    {"\"max_connections\": 15", "max_connections",
+        "15 is out of range 16..100000"},
+    {"\"max_connections\": 100001", "max_connections", "out of range"},
+    {"\"db_connect_timeout\": \"99ms\"", "db_connect_timeout",
+        "99 is out of range 100..600000 ms"},
+    {"\"db_connect_timeout\": \"0s\"", "db_connect_timeout", "out of range"},
+    {"\"db_statement_timeout\": \"2h\"", "db_statement_timeout",
+        "7200000 is out of range 100..3600000 ms"},
+    {"\"db_statement_timeout\": \"1h1ms\"", "db_statement_timeout",
+        "out of range"},
 };
 
 START_TEST(test_out_of_range)
@@ -615,7 +609,7 @@ END_TEST
 START_TEST(test_tokens_several_errors)
 {
 	/* Every bad token is reported, by index. */
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	ck_assert_ptr_null(load(TOKEN_CFG("{\"name\": \"a\", \"sha256\": \"x\","
 	                                  " \"roles\": [\"read\"]},"
@@ -680,10 +674,10 @@ END_TEST
 
 START_TEST(test_key_names)
 {
-	static const char *const want[] = { "listen", "database", "log_level",
-		"pipelines_dir", "max_body", "max_connections",
-		"db_connect_timeout", "db_statement_timeout", "user",
-		"allow_root", "tokens" };
+	static const char *const want[] = {"listen", "database", "log_level",
+	    "pipelines_dir", "max_body", "max_connections",
+	    "db_connect_timeout", "db_statement_timeout", "user", "allow_root",
+	    "tokens"};
 	size_t n = 0;
 
 	while (config_key_name(n) != NULL) {
@@ -703,7 +697,7 @@ START_TEST(test_every_key_name_is_accepted)
 	const char *name;
 
 	for (size_t i = 0; (name = config_key_name(i)) != NULL; i++) {
-		struct diag d = { 0 };
+		struct diag d = {0};
 		char text[128];
 		struct gantry_config *cfg;
 

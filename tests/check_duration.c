@@ -15,24 +15,24 @@ static const struct {
 	const char *text;
 	int64_t ms;
 } good_durations[] = {
-	{ "90s", 90000 },
-	{ "30m", 1800000 },
-	{ "1h30m", 5400000 },
-	{ "500ms", 500 },
-	{ "1d", 86400000 },
-	{ "1h0m", 3600000 },
-	{ "0s", 0 },
-	{ "0ms", 0 },
-	{ "1d2h3m4s5ms", 93784005 },
-	{ "1m1ms", 60001 },
-	{ "007s", 7000 },
-	{ "106751991167d", 106751991167LL * 86400000 },
-	{ "9223372036854775807ms", INT64_MAX },
+    {"90s", 90000},
+    {"30m", 1800000},
+    {"1h30m", 5400000},
+    {"500ms", 500},
+    {"1d", 86400000},
+    {"1h0m", 3600000},
+    {"0s", 0},
+    {"0ms", 0},
+    {"1d2h3m4s5ms", 93784005},
+    {"1m1ms", 60001},
+    {"007s", 7000},
+    {"106751991167d", 106751991167LL * 86400000},
+    {"9223372036854775807ms", INT64_MAX},
 };
 
 START_TEST(test_duration_good)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	int64_t ms = -1;
 
 	ck_assert_msg(duration_parse(good_durations[_i].text, &ms, &err) == 0,
@@ -48,34 +48,34 @@ static const struct {
 	const char *text;
 	const char *what; /* substring of the message */
 } bad_durations[] = {
-	{ "", "empty duration" },
-	{ "10", "missing unit" },
-	{ "1x", "unexpected unit" },
-	{ "1m1h", "unexpected unit" },
-	{ "1s1s", "unexpected unit" },
-	{ "1ms1s", "unexpected unit" },
-	{ "1h1h", "unexpected unit" },
-	{ "-1s", "bad duration \"-1s\"" },
-	{ "+1s", "bad duration" },
-	{ "1.5h", "missing unit" },
-	{ " 1s", "bad duration" },
-	{ "1s ", "bad duration" },
-	{ "1 s", "missing unit" },
-	{ "1S", "unexpected unit" },
-	{ "1H", "unexpected unit" },
-	{ "s", "bad duration" },
-	{ "1h30", "bad duration" },
-	{ "9999999999999999999s", "bad duration" },
-	{ "9223372036854775808ms", "bad duration" },
-	{ "106751991168d", "too large" },
-	{ "9223372036854776s", "too large" },
-	{ "106751991167d1d", "unexpected unit" },
-	{ "106751991167d23h59m59s808ms", "too large" },
+    {"", "empty duration"},
+    {"10", "missing unit"},
+    {"1x", "unexpected unit"},
+    {"1m1h", "unexpected unit"},
+    {"1s1s", "unexpected unit"},
+    {"1ms1s", "unexpected unit"},
+    {"1h1h", "unexpected unit"},
+    {"-1s", "bad duration \"-1s\""},
+    {"+1s", "bad duration"},
+    {"1.5h", "missing unit"},
+    {" 1s", "bad duration"},
+    {"1s ", "bad duration"},
+    {"1 s", "missing unit"},
+    {"1S", "unexpected unit"},
+    {"1H", "unexpected unit"},
+    {"s", "bad duration"},
+    {"1h30", "bad duration"},
+    {"9999999999999999999s", "bad duration"},
+    {"9223372036854775808ms", "bad duration"},
+    {"106751991168d", "too large"},
+    {"9223372036854776s", "too large"},
+    {"106751991167d1d", "unexpected unit"},
+    {"106751991167d23h59m59s808ms", "too large"},
 };
 
 START_TEST(test_duration_bad)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	int64_t ms = 4242;
 
 	ck_assert_msg(duration_parse(bad_durations[_i].text, &ms, &err) == -1,
@@ -91,7 +91,7 @@ END_TEST
 
 START_TEST(test_duration_null)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	int64_t ms = 7;
 
 	ck_assert_int_eq(duration_parse(NULL, &ms, &err), -1);
@@ -107,25 +107,25 @@ static const struct {
 	const char *text;
 	const char *canonical;
 } round_trips[] = {
-	{ "90s", "1m30s" },
-	{ "30m", "30m" },
-	{ "1h30m", "1h30m" },
-	{ "500ms", "500ms" },
-	{ "1d", "1d" },
-	{ "1h0m", "1h" },
-	{ "0s", "0s" },
-	{ "0ms", "0s" },
-	{ "3600s", "1h" },
-	{ "1500ms", "1s500ms" },
-	{ "25h", "1d1h" },
-	{ "1d2h3m4s5ms", "1d2h3m4s5ms" },
-	{ "86400001ms", "1d1ms" },
-	{ "9223372036854775807ms", "106751991167d7h12m55s807ms" },
+    {"90s", "1m30s"},
+    {"30m", "30m"},
+    {"1h30m", "1h30m"},
+    {"500ms", "500ms"},
+    {"1d", "1d"},
+    {"1h0m", "1h"},
+    {"0s", "0s"},
+    {"0ms", "0s"},
+    {"3600s", "1h"},
+    {"1500ms", "1s500ms"},
+    {"25h", "1d1h"},
+    {"1d2h3m4s5ms", "1d2h3m4s5ms"},
+    {"86400001ms", "1d1ms"},
+    {"9223372036854775807ms", "106751991167d7h12m55s807ms"},
 };
 
 START_TEST(test_duration_round_trip)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	char buf[64], buf2[64];
 	int64_t ms = -1, again = -1;
 
@@ -166,20 +166,20 @@ static const struct {
 	const char *text;
 	int64_t bytes;
 } good_sizes[] = {
-	{ "1048576", 1048576 },
-	{ "0", 0 },
-	{ "1KiB", 1024 },
-	{ "512KiB", 524288 },
-	{ "1MiB", 1048576 },
-	{ "2GiB", 2147483648LL },
-	{ "10B", 10 },
-	{ "9223372036854775807", INT64_MAX },
-	{ "8589934591GiB", 8589934591LL * 1073741824LL },
+    {"1048576", 1048576},
+    {"0", 0},
+    {"1KiB", 1024},
+    {"512KiB", 524288},
+    {"1MiB", 1048576},
+    {"2GiB", 2147483648LL},
+    {"10B", 10},
+    {"9223372036854775807", INT64_MAX},
+    {"8589934591GiB", 8589934591LL * 1073741824LL},
 };
 
 START_TEST(test_size_good)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	int64_t n = -1;
 
 	ck_assert_msg(size_parse(good_sizes[_i].text, &n, &err) == 0,
@@ -190,28 +190,28 @@ START_TEST(test_size_good)
 END_TEST
 
 static const char *const bad_sizes[] = {
-	"1 MiB",
-	"1mb",
-	"1MB",
-	"1kib",
-	"1K",
-	"",
-	"-1",
-	"+1",
-	" 1",
-	"1 ",
-	"MiB",
-	"1.5MiB",
-	"1MiBx",
-	"9223372036854775808",
-	"99999999999999999999",
-	"8589934592GiB",
-	"9007199254740992KiB",
+    "1 MiB",
+    "1mb",
+    "1MB",
+    "1kib",
+    "1K",
+    "",
+    "-1",
+    "+1",
+    " 1",
+    "1 ",
+    "MiB",
+    "1.5MiB",
+    "1MiBx",
+    "9223372036854775808",
+    "99999999999999999999",
+    "8589934592GiB",
+    "9007199254740992KiB",
 };
 
 START_TEST(test_size_bad)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	int64_t n = 99;
 
 	ck_assert_msg(size_parse(bad_sizes[_i], &n, &err) == -1,
@@ -225,7 +225,7 @@ END_TEST
 
 START_TEST(test_size_overflow_message)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	int64_t n = 0;
 
 	ck_assert_int_eq(size_parse("8589934592GiB", &n, &err), -1);

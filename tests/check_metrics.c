@@ -58,7 +58,7 @@ assert_line(const char *want)
 	free(got);
 }
 
-static const double buckets[] = { 0.5, 1, 2.5 };
+static const double buckets[] = {0.5, 1, 2.5};
 
 START_TEST(test_empty_registry)
 {
@@ -280,9 +280,9 @@ END_TEST
 
 START_TEST(test_bad_buckets)
 {
-	static const double same[] = { 1, 1 };
-	static const double down[] = { 0.5, 2, 1 };
-	double with_nan[] = { 1, NAN };
+	static const double same[] = {1, 1};
+	static const double down[] = {0.5, 2, 1};
+	double with_nan[] = {1, NAN};
 	double many[25];
 
 	ck_assert_int_eq(
@@ -311,7 +311,7 @@ START_TEST(test_bad_buckets)
 	assert_line("h5_bucket{le=\"+Inf\"} 1");
 	/* Negative bounds are fine as long as they increase. */
 	{
-		static const double neg[] = { -1, 0, 1 };
+		static const double neg[] = {-1, 0, 1};
 
 		ck_assert_int_eq(
 		    metrics_define(m, "h6", METRICS_HISTOGRAM, "H.", neg, 3),
@@ -326,7 +326,7 @@ END_TEST
 
 START_TEST(test_buckets_copied)
 {
-	double b[] = { 1, 2 };
+	double b[] = {1, 2};
 
 	ck_assert_int_eq(
 	    metrics_define(m, "h", METRICS_HISTOGRAM, "H.", b, 2), 0);
@@ -340,7 +340,7 @@ END_TEST
 
 START_TEST(test_decimal_bounds_render_short)
 {
-	static const double b[] = { 0.005, 0.1, 0.25 };
+	static const double b[] = {0.005, 0.1, 0.25};
 
 	ck_assert_int_eq(
 	    metrics_define(m, "h", METRICS_HISTOGRAM, "H.", b, 3), 0);

@@ -12,9 +12,9 @@
 #include "migration.h"
 
 static const struct migration known[] = {
-	{ 1, "a", "001_a.sql", "CREATE TABLE a (id int);" },
-	{ 2, "b", "002_b.sql", "CREATE TABLE b (id int);" },
-	{ 3, "c", "003_c.sql", "CREATE TABLE c (id int);" },
+    {1, "a", "001_a.sql", "CREATE TABLE a (id int);"},
+    {2, "b", "002_b.sql", "CREATE TABLE b (id int);"},
+    {3, "c", "003_c.sql", "CREATE TABLE c (id int);"},
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 
@@ -22,7 +22,7 @@ static const struct migration known[] = {
 static void
 assert_plan(const int *applied, size_t napplied, size_t want)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	size_t first = 999;
 
 	ck_assert_msg(
@@ -37,7 +37,7 @@ static void
 assert_refused(const struct migration *list, size_t n, const int *applied,
     size_t napplied, enum gantry_err code, const char *what)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	size_t first = 999;
 
 	ck_assert_int_eq(
@@ -56,8 +56,8 @@ END_TEST
 
 START_TEST(test_partly_applied)
 {
-	static const int a1[] = { 1 };
-	static const int a12[] = { 1, 2 };
+	static const int a1[] = {1};
+	static const int a12[] = {1, 2};
 
 	assert_plan(a1, 1, 1);
 	assert_plan(a12, 2, 2);
@@ -66,7 +66,7 @@ END_TEST
 
 START_TEST(test_current)
 {
-	static const int a123[] = { 1, 2, 3 };
+	static const int a123[] = {1, 2, 3};
 
 	assert_plan(a123, 3, NKNOWN);
 }
@@ -74,9 +74,9 @@ END_TEST
 
 START_TEST(test_applied_any_order)
 {
-	static const int a321[] = { 3, 1, 2 };
-	static const int a21[] = { 2, 1 };
-	static const int dup[] = { 1, 1, 2 };
+	static const int a321[] = {3, 1, 2};
+	static const int a21[] = {2, 1};
+	static const int dup[] = {1, 1, 2};
 
 	assert_plan(a321, 3, 3);
 	assert_plan(a21, 2, 2);
@@ -86,9 +86,9 @@ END_TEST
 
 START_TEST(test_database_newer)
 {
-	static const int a1234[] = { 1, 2, 3, 4 };
-	static const int a4[] = { 4 };
-	static const int a99[] = { 1, 99 };
+	static const int a1234[] = {1, 2, 3, 4};
+	static const int a4[] = {4};
+	static const int a99[] = {1, 99};
 
 	assert_refused(known, NKNOWN, a1234, 4, GANTRY_ECONFLICT,
 	    "database schema has migration 4 but this gantryd knows "
@@ -101,9 +101,9 @@ END_TEST
 
 START_TEST(test_bad_applied_versions)
 {
-	static const int zero[] = { 0 };
-	static const int neg[] = { 1, -1 };
-	static const int one[] = { 1 };
+	static const int zero[] = {0};
+	static const int neg[] = {1, -1};
+	static const int one[] = {1};
 
 	assert_refused(known, NKNOWN, zero, 1, GANTRY_ECONFLICT, "migration 0");
 	assert_refused(known, NKNOWN, neg, 2, GANTRY_ECONFLICT, "migration -1");
@@ -114,10 +114,10 @@ END_TEST
 
 START_TEST(test_gap)
 {
-	static const int a13[] = { 1, 3 };
-	static const int a3[] = { 3 };
-	static const int a2[] = { 2 };
-	static const int a23[] = { 2, 3 };
+	static const int a13[] = {1, 3};
+	static const int a3[] = {3};
+	static const int a2[] = {2};
+	static const int a23[] = {2, 3};
 
 	assert_refused(known, NKNOWN, a13, 2, GANTRY_ECONFLICT,
 	    "database schema has migration 3 but not 2: the migration history "
@@ -133,21 +133,21 @@ END_TEST
 START_TEST(test_broken_embedded_list)
 {
 	static const struct migration gap[] = {
-		{ 1, "a", "001_a.sql", "" },
-		{ 3, "c", "003_c.sql", "" },
+	    {1, "a", "001_a.sql", ""},
+	    {3, "c", "003_c.sql", ""},
 	};
 	static const struct migration from_zero[] = {
-		{ 0, "z", "000_z.sql", "" },
+	    {0, "z", "000_z.sql", ""},
 	};
 	static const struct migration dup[] = {
-		{ 1, "a", "001_a.sql", "" },
-		{ 1, "a2", "001_a2.sql", "" },
+	    {1, "a", "001_a.sql", ""},
+	    {1, "a2", "001_a2.sql", ""},
 	};
 	static const struct migration unsorted[] = {
-		{ 2, "b", "002_b.sql", "" },
-		{ 1, "a", "001_a.sql", "" },
+	    {2, "b", "002_b.sql", ""},
+	    {1, "a", "001_a.sql", ""},
 	};
-	static const int a1[] = { 1 };
+	static const int a1[] = {1};
 
 	assert_refused(gap, 2, NULL, 0, GANTRY_EINTERNAL,
 	    "embedded migration 003_c.sql has version 3, expected 2");
@@ -164,7 +164,7 @@ END_TEST
 
 START_TEST(test_empty_embedded_list)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	size_t first = 999;
 
 	ck_assert_int_eq(migration_plan(known, 0, NULL, 0, &first, &err), 0);
@@ -174,7 +174,7 @@ END_TEST
 
 START_TEST(test_null_err)
 {
-	static const int a13[] = { 1, 3 };
+	static const int a13[] = {1, 3};
 	size_t first = 999;
 
 	ck_assert_int_eq(

@@ -15,13 +15,12 @@
 static int h_health, h_list, h_get, h_put, h_abort, h_step;
 
 static const struct route routes[] = {
-	{ "GET", "/healthz", AUTH_NONE, NULL, &h_health },
-	{ "GET", "/v1/pipelines", AUTH_READ, NULL, &h_list },
-	{ "GET", "/v1/pipelines/{name}", AUTH_READ, NULL, &h_get },
-	{ "PUT", "/v1/pipelines/{name}", AUTH_DEPLOY, "application/yaml",
-	    &h_put },
-	{ "POST", "/v1/executions/{id}/abort", AUTH_OVERRIDE, NULL, &h_abort },
-	{ "GET", "/v1/executions/{id}/steps/{step}", AUTH_READ, NULL, &h_step },
+    {"GET", "/healthz", AUTH_NONE, NULL, &h_health},
+    {"GET", "/v1/pipelines", AUTH_READ, NULL, &h_list},
+    {"GET", "/v1/pipelines/{name}", AUTH_READ, NULL, &h_get},
+    {"PUT", "/v1/pipelines/{name}", AUTH_DEPLOY, "application/yaml", &h_put},
+    {"POST", "/v1/executions/{id}/abort", AUTH_OVERRIDE, NULL, &h_abort},
+    {"GET", "/v1/executions/{id}/steps/{step}", AUTH_READ, NULL, &h_step},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -30,7 +29,7 @@ static void
 assert_route(
     const char *method, const char *path, void *h, struct route_match *m)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 
 	ck_assert_msg(router_match(routes, NROUTES, method, path, m, &err) == 0,
 	    "%s %s did not match: %s", method, path, err.msg);
@@ -45,7 +44,7 @@ static void
 assert_no_route(const char *method, const char *path, enum gantry_err code,
     const char *what)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	struct route_match m;
 
 	memset(&m, 0xa5, sizeof(m));
@@ -204,17 +203,17 @@ END_TEST
 START_TEST(test_allowed_list_truncated_safely)
 {
 	/* Many methods on one path: the allowed list is cut, not overrun. */
-	static const char *const methods[] = { "GETTTTTTTTTTTTTTTTTTTTTTTT",
-		"PUTTTTTTTTTTTTTTTTTTTTTTTT", "POSTTTTTTTTTTTTTTTTTTTTTTT",
-		"PATCHHHHHHHHHHHHHHHHHHHHHH", "DELETEEEEEEEEEEEEEEEEEEEEE",
-		"OPTIONSSSSSSSSSSSSSSSSSSSS", "HEADDDDDDDDDDDDDDDDDDDDDDD" };
+	static const char *const methods[] = {"GETTTTTTTTTTTTTTTTTTTTTTTT",
+	    "PUTTTTTTTTTTTTTTTTTTTTTTTT", "POSTTTTTTTTTTTTTTTTTTTTTTT",
+	    "PATCHHHHHHHHHHHHHHHHHHHHHH", "DELETEEEEEEEEEEEEEEEEEEEEE",
+	    "OPTIONSSSSSSSSSSSSSSSSSSSS", "HEADDDDDDDDDDDDDDDDDDDDDDD"};
 	struct route many[7];
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	struct route_match m;
 
 	for (size_t i = 0; i < 7; i++)
 		many[i] =
-		    (struct route){ methods[i], "/x", AUTH_NONE, NULL, NULL };
+		    (struct route){methods[i], "/x", AUTH_NONE, NULL, NULL};
 	ck_assert_int_eq(router_match(many, 7, "GET", "/x", &m, &err), -1);
 	ck_assert_int_eq(err.code, GANTRY_EMETHOD);
 	ck_assert_ptr_nonnull(strstr(err.msg, "(allowed: GETTTT"));
@@ -228,10 +227,10 @@ END_TEST
 START_TEST(test_first_matching_route_wins)
 {
 	static const struct route r[] = {
-		{ "GET", "/a/{x}", AUTH_READ, NULL, &h_get },
-		{ "GET", "/a/b", AUTH_READ, NULL, &h_list },
+	    {"GET", "/a/{x}", AUTH_READ, NULL, &h_get},
+	    {"GET", "/a/b", AUTH_READ, NULL, &h_list},
 	};
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	struct route_match m;
 
 	ck_assert_int_eq(router_match(r, 2, "GET", "/a/b", &m, &err), 0);
@@ -248,10 +247,10 @@ START_TEST(test_params_do_not_leak_between_routes)
 	/* A route that matched the path but not the method must not leave
 	 * its params behind for the route that finally matches. */
 	static const struct route r[] = {
-		{ "PUT", "/p/{a}", AUTH_READ, NULL, &h_put },
-		{ "GET", "/p/x", AUTH_READ, NULL, &h_get },
+	    {"PUT", "/p/{a}", AUTH_READ, NULL, &h_put},
+	    {"GET", "/p/x", AUTH_READ, NULL, &h_get},
 	};
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	struct route_match m;
 
 	ck_assert_int_eq(router_match(r, 2, "GET", "/p/x", &m, &err), 0);

@@ -17,7 +17,7 @@
 static void
 assert_loads(const char *yaml, const char *want)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	json_error_t jerr;
 	json_t *got, *exp;
 	char *dump;
@@ -40,7 +40,7 @@ assert_loads(const char *yaml, const char *want)
 static void
 assert_fails(const char *yaml, const char *prefix, const char *what)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	json_t *got;
 
 	got = yaml_load(yaml, strlen(yaml), &err);
@@ -57,70 +57,70 @@ static const struct {
 	const char *yaml;
 	const char *json;
 } scalar_table[] = {
-	/* null */
-	{ "null", "null" },
-	{ "Null", "null" },
-	{ "NULL", "null" },
-	{ "~", "null" },
-	{ "", "null" },
-	{ "nULL", "\"nULL\"" },
-	/* bool: 1.2 core only, yes/no/on/off stay strings */
-	{ "true", "true" },
-	{ "True", "true" },
-	{ "TRUE", "true" },
-	{ "false", "false" },
-	{ "FALSE", "false" },
-	{ "yes", "\"yes\"" },
-	{ "no", "\"no\"" },
-	{ "NO", "\"NO\"" },
-	{ "on", "\"on\"" },
-	{ "off", "\"off\"" },
-	/* int */
-	{ "0", "0" },
-	{ "42", "42" },
-	{ "-42", "-42" },
-	{ "+7", "7" },
-	{ "01234", "1234" },
-	{ "0x1F", "31" },
-	{ "0o17", "15" },
-	{ "9223372036854775807", "9223372036854775807" },
-	{ "-9223372036854775808", "-9223372036854775808" },
-	{ "0x7fffffffffffffff", "9223372036854775807" },
-	{ "-0x1F", "\"-0x1F\"" },
-	{ "0x", "\"0x\"" },
-	{ "0o8", "\"0o8\"" },
-	{ "1_000", "\"1_000\"" },
-	{ "0b101", "\"0b101\"" },
-	/* float */
-	{ "1.5", "1.5" },
-	{ "1.10", "1.1" },
-	{ "1e3", "1000.0" },
-	{ "-1.5e-3", "-0.0015" },
-	{ ".5", "0.5" },
-	{ "2.", "2.0" },
-	{ "1e", "\"1e\"" },
-	{ ".", "\".\"" },
-	/* strings */
-	{ "hello world", "\"hello world\"" },
-	{ "\"quoted\"", "\"quoted\"" },
-	{ "\"123\"", "\"123\"" },
-	{ "'true'", "\"true\"" },
-	{ "''", "\"\"" },
-	{ "\"null\"", "\"null\"" },
-	{ "2024-01-01", "\"2024-01-01\"" },
-	{ "\"a\\tb\"", "\"a\\tb\"" },
-	/* explicit tags */
-	{ "!!str 123", "\"123\"" },
-	{ "!!str true", "\"true\"" },
-	{ "!!str", "\"\"" },
-	{ "! 123", "\"123\"" },
-	{ "!!int \"42\"", "42" },
-	{ "!!int 0x10", "16" },
-	{ "!!float 1", "1.0" },
-	{ "!!float '2.5'", "2.5" },
-	{ "!!bool 'false'", "false" },
-	{ "!!null ''", "null" },
-	{ "!!null ~", "null" },
+    /* null */
+    {"null", "null"},
+    {"Null", "null"},
+    {"NULL", "null"},
+    {"~", "null"},
+    {"", "null"},
+    {"nULL", "\"nULL\""},
+    /* bool: 1.2 core only, yes/no/on/off stay strings */
+    {"true", "true"},
+    {"True", "true"},
+    {"TRUE", "true"},
+    {"false", "false"},
+    {"FALSE", "false"},
+    {"yes", "\"yes\""},
+    {"no", "\"no\""},
+    {"NO", "\"NO\""},
+    {"on", "\"on\""},
+    {"off", "\"off\""},
+    /* int */
+    {"0", "0"},
+    {"42", "42"},
+    {"-42", "-42"},
+    {"+7", "7"},
+    {"01234", "1234"},
+    {"0x1F", "31"},
+    {"0o17", "15"},
+    {"9223372036854775807", "9223372036854775807"},
+    {"-9223372036854775808", "-9223372036854775808"},
+    {"0x7fffffffffffffff", "9223372036854775807"},
+    {"-0x1F", "\"-0x1F\""},
+    {"0x", "\"0x\""},
+    {"0o8", "\"0o8\""},
+    {"1_000", "\"1_000\""},
+    {"0b101", "\"0b101\""},
+    /* float */
+    {"1.5", "1.5"},
+    {"1.10", "1.1"},
+    {"1e3", "1000.0"},
+    {"-1.5e-3", "-0.0015"},
+    {".5", "0.5"},
+    {"2.", "2.0"},
+    {"1e", "\"1e\""},
+    {".", "\".\""},
+    /* strings */
+    {"hello world", "\"hello world\""},
+    {"\"quoted\"", "\"quoted\""},
+    {"\"123\"", "\"123\""},
+    {"'true'", "\"true\""},
+    {"''", "\"\""},
+    {"\"null\"", "\"null\""},
+    {"2024-01-01", "\"2024-01-01\""},
+    {"\"a\\tb\"", "\"a\\tb\""},
+    /* explicit tags */
+    {"!!str 123", "\"123\""},
+    {"!!str true", "\"true\""},
+    {"!!str", "\"\""},
+    {"! 123", "\"123\""},
+    {"!!int \"42\"", "42"},
+    {"!!int 0x10", "16"},
+    {"!!float 1", "1.0"},
+    {"!!float '2.5'", "2.5"},
+    {"!!bool 'false'", "false"},
+    {"!!null ''", "null"},
+    {"!!null ~", "null"},
 };
 
 START_TEST(test_scalar_table)
@@ -220,7 +220,7 @@ END_TEST
 
 START_TEST(test_alias_copies_are_independent)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	const char *y = "a: &x {k: 1}\nb: *x\n";
 	json_t *v;
 
@@ -253,7 +253,7 @@ END_TEST
 START_TEST(test_node_budget_without_aliases)
 {
 	size_t n = 3 * (YAML_LOAD_MAX_NODES + 1), i;
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	char *y = malloc(n + 2);
 	json_t *v;
 
@@ -328,7 +328,7 @@ END_TEST
 
 START_TEST(test_empty_document)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	json_t *v;
 
 	assert_loads("", "null");
@@ -392,7 +392,7 @@ nested(int levels)
 
 START_TEST(test_deep_nesting)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	char *ok = nested(YAML_LOAD_MAX_DEPTH);
 	char *deep = nested(YAML_LOAD_MAX_DEPTH + 1);
 	json_t *v;
@@ -464,8 +464,8 @@ END_TEST
 
 START_TEST(test_buffer_is_not_string)
 {
-	struct gantry_error err = { 0 };
-	const char buf[] = { 'a', ':', ' ', '1', '2', 'x', 'y' };
+	struct gantry_error err = {0};
+	const char buf[] = {'a', ':', ' ', '1', '2', 'x', 'y'};
 	json_t *v;
 
 	v = yaml_load(buf, 5, &err);
@@ -477,7 +477,7 @@ END_TEST
 
 START_TEST(test_embedded_nul)
 {
-	struct gantry_error err = { 0 };
+	struct gantry_error err = {0};
 	const char *y = "\"a\\0b\": \"c\\0d\"\n";
 	json_t *v, *s;
 

@@ -14,21 +14,21 @@ check() { # NAME FILE-or-TEXT-cmd PATTERN
 		fail=$((fail + 1))
 	fi
 }
-keys=$(sed -n 's/^[[:space:]]*{"\([a-z_]*\)", KT_.*/\1/p' "$top_srcdir/lib/config.c")
+keys=$(sed -n 's/^[[:space:]]*{ *"\([a-z_]*\)", KT_.*/\1/p' "$top_srcdir/lib/config.c")
 [ -n "$keys" ] || { echo "FAIL: no config keys found in lib/config.c"; exit 1; }
 for k in $keys; do
 	check "config key $k" "$top_srcdir/man/gantryd.conf.5.in" ".It Ic $k "
 done
 help=$(mktemp)
 "$top_builddir/daemon/gantryd" --help >"$help"
-opts=$(sed -n 's/^[[:space:]]*{"\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top_srcdir/daemon/main.c")
+opts=$(sed -n 's/^[[:space:]]*{ *"\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top_srcdir/daemon/main.c")
 [ -n "$opts" ] || { echo "FAIL: no options found in daemon/main.c"; exit 1; }
 for o in $opts; do
 	check "option --$o" "$top_srcdir/man/gantryd.8.in" "Fl \\-$o"
 	check "option --$o in --help" "$help" "--$o"
 done
 rm -f "$help"
-routes=$(sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\([^"]*\)", AUTH_.*/\1 \2/p' "$top_srcdir/daemon/api.c")
+routes=$(sed -n 's/^[[:space:]]*{ *"\([A-Z]*\)", "\([^"]*\)", AUTH_.*/\1 \2/p' "$top_srcdir/daemon/api.c")
 [ -n "$routes" ] || { echo "FAIL: no routes found in daemon/api.c"; exit 1; }
 echo "$routes" | while read -r m p; do
 	grep -qF -- ".It Li $m $p" "$top_srcdir/man/gantryd.8.in" ||
