@@ -20,6 +20,7 @@
 #include "db_migrate.h"
 #include "log.h"
 #include "pg.h"
+#include "pipelines.h"
 #include "router.h"
 
 #ifndef PACKAGE_VERSION
@@ -43,13 +44,24 @@ static void h_readyz(struct api_ctx *ctx, struct http_req *req);
 static void h_metrics(struct api_ctx *ctx, struct http_req *req);
 static void h_audit(struct api_ctx *ctx, struct http_req *req);
 static void h_reload(struct api_ctx *ctx, struct http_req *req);
+static void h_pipelines(struct api_ctx *ctx, struct http_req *req);
+static void h_pipeline_get(struct api_ctx *ctx, struct http_req *req);
+static void h_pipeline_put(struct api_ctx *ctx, struct http_req *req);
+
+#define MEDIA_JSON "application/json"
+#define MEDIA_JSON_YAML \
+	"application/json,application/yaml,application/x-yaml,text/yaml"
 
 static const struct route routes[] = {
     {"GET", "/healthz", AUTH_NONE, NULL, (void *)h_healthz},
     {"GET", "/readyz", AUTH_NONE, NULL, (void *)h_readyz},
     {"GET", "/metrics", AUTH_NONE, NULL, (void *)h_metrics},
     {"GET", "/v1/audit", AUTH_READ, NULL, (void *)h_audit},
-    {"POST", "/v1/reload", AUTH_ADMIN, "application/json", (void *)h_reload},
+    {"POST", "/v1/reload", AUTH_ADMIN, MEDIA_JSON, (void *)h_reload},
+    {"GET", "/v1/pipelines", AUTH_READ, NULL, (void *)h_pipelines},
+    {"GET", "/v1/pipelines/{name}", AUTH_READ, NULL, (void *)h_pipeline_get},
+    {"PUT", "/v1/pipelines/{name}", AUTH_ADMIN, MEDIA_JSON_YAML,
+	(void *)h_pipeline_put},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -88,18 +100,27 @@ api_metrics_init(struct gantryd *d)
 	return metrics_set(m, "gantry_build_info", labels, 1);
 }
 
-/* "application/json; charset=utf-8" matches "application/json". */
+/* Does the Content-Type header name one of the comma-separated media
+ * types in want?  "application/json; charset=utf-8" matches
+ * "application/json". */
 static bool
 media_type_is(const char *header, const char *want)
 {
-	size_t n = strlen(want);
-
 	if (header == NULL)
 		return false;
 	while (*header == ' ')
 		header++;
-	return strncasecmp(header, want, n) == 0 &&
-	    (header[n] == '\0' || header[n] == ';' || header[n] == ' ');
+	while (*want != '\0') {
+		const char *comma = strchr(want, ',');
+		size_t n = comma ? (size_t)(comma - want) : strlen(want);
+
+		if (strncasecmp(header, want, n) == 0 &&
+		    (header[n] == '\0' || header[n] == ';' ||
+			header[n] == ' '))
+			return true;
+		want += n + (comma ? 1 : 0);
+	}
+	return false;
 }
 
 static void
@@ -161,7 +182,8 @@ on_headers(struct http_req *req, void *arg)
 	if (!media_type_is(http_req_header(req, "Content-Type"), r->body)) {
 		char msg[160];
 
-		snprintf(msg, sizeof(msg), "Content-Type must be %s", r->body);
+		snprintf(msg, sizeof(msg), "Content-Type must be one of: %s",
+		    r->body);
 		http_reply_error(req, GANTRY_EMEDIA, msg, NULL);
 		return;
 	}
@@ -475,7 +497,7 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 	const char *reason = NULL;
 	const char *params[3];
 	struct reload_job *job;
-	json_t *body = NULL, *data;
+	json_t *body = NULL, *data, *pipes = NULL;
 	json_error_t jerr;
 	size_t len;
 	const char *raw = http_req_body(req, &len);
@@ -499,7 +521,8 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 		json_decref(body);
 		return;
 	}
-	if (gantryd_reload(ctx->d, &diag, restart, sizeof(restart)) < 0) {
+	if (gantryd_reload(ctx->d, &diag, restart, sizeof(restart),
+		&pipes) < 0) {
 		http_reply_error(req, GANTRY_EINVALID,
 		    "the configuration file is invalid; the running "
 		    "configuration was kept",
@@ -514,6 +537,7 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 	data_s = data ? json_dumps(data, JSON_COMPACT) : NULL;
 	json_decref(data);
 	if (job == NULL || data_s == NULL) {
+		json_decref(pipes);
 		free(job);
 		free(data_s);
 		json_decref(body);
@@ -521,8 +545,10 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 		return;
 	}
 	job->req = req;
-	job->reply = json_pack("{s:b, s:o}", "reloaded", 1, "restart_needed",
-	    restart_list(restart));
+	job->reply = json_pack("{s:b, s:o, s:o}", "reloaded", 1,
+	    "restart_needed", restart_list(restart), "pipelines",
+	    pipes ? pipes : json_null());
+	pipes = NULL;
 	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
 	params[0] = actor;
 	params[1] = reason;
@@ -535,4 +561,172 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 	}
 	free(data_s);
 	json_decref(body);
+}
+
+/* --- pipelines ---------------------------------------------------------- */
+
+static void
+h_pipelines(struct api_ctx *ctx, struct http_req *req)
+{
+	http_reply_json(req, 200, pipelines_list_json(ctx->d->pipelines));
+}
+
+static void
+version_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct http_req *req = arg;
+	json_error_t jerr;
+	json_t *def;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "reading the version failed: %s",
+		    errmsg ? errmsg : "no result");
+		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
+		    msg, NULL);
+	} else if (PQntuples(res) == 0) {
+		http_reply_error(req, GANTRY_ENOENT,
+		    "no such version of this pipeline", NULL);
+	} else {
+		def = json_loads(PQgetvalue(res, 0, 3), 0, &jerr);
+		http_reply_json(req, 200,
+		    json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}", "name",
+			PQgetvalue(res, 0, 0), "version",
+			atoi(PQgetvalue(res, 0, 1)), "sha256",
+			PQgetvalue(res, 0, 2), "created_by",
+			PQgetvalue(res, 0, 4), "created_at",
+			PQgetvalue(res, 0, 5), "definition",
+			def ? def : json_null()));
+	}
+	http_req_unref(req);
+}
+
+static void
+h_pipeline_get(struct api_ctx *ctx, struct http_req *req)
+{
+	static const char sql[] =
+	    "SELECT pipeline, version, sha256, definition::text, created_by,"
+	    " to_char(created_at AT TIME ZONE 'UTC',"
+	    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	    " FROM pipeline_versions WHERE pipeline = $1 AND version = $2";
+	const char *name = router_param(&ctx->match, "name");
+	long long version;
+	char vs[24];
+	const char *params[2];
+	json_t *j;
+
+	if (query_int(req, "version", 1, INT32_MAX, 0, &version) < 0)
+		return;
+	if (version == 0) {
+		j = pipelines_get_json(ctx->d->pipelines, name);
+		if (j == NULL) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "no pipeline named \"%s\"",
+			    name);
+			http_reply_error(req, GANTRY_ENOENT, msg, NULL);
+			return;
+		}
+		http_reply_json(req, 200, j);
+		return;
+	}
+	if (db_unavailable(ctx, req))
+		return;
+	snprintf(vs, sizeof(vs), "%lld", version);
+	params[0] = name;
+	params[1] = vs;
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, sql, 2, params, version_done, req) < 0) {
+		http_req_unref(req);
+		http_reply_error(req, GANTRY_EUNAVAIL, "database unreachable",
+		    NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
+static void
+put_stored(int version, bool created, const char *why, void *arg)
+{
+	struct http_req *req = arg;
+	struct api_ctx *ctx = http_req_data(req);
+	const char *name = ctx ? router_param(&ctx->match, "name") : "";
+
+	if (version == 0) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "storing the pipeline failed: %s",
+		    why ? why : "unknown error");
+		http_reply_error(req, GANTRY_EUNAVAIL, msg, NULL);
+	} else if (ctx != NULL) {
+		http_reply_json(req, created ? 201 : 200,
+		    json_pack("{s:s, s:i, s:b}", "name", name, "version",
+			version, "created", created));
+	}
+	http_req_unref(req);
+}
+
+static void
+h_pipeline_put(struct api_ctx *ctx, struct http_req *req)
+{
+	const char *name = router_param(&ctx->match, "name");
+	const char *ctype = http_req_header(req, "Content-Type");
+	const struct pipeline_compiled *set;
+	struct pipeline_compiled c;
+	const char *file, *body;
+	size_t nset, len;
+	char path[300], actor[96];
+	int rc;
+
+	if (db_unavailable(ctx, req))
+		return;
+	file = pipelines_file_of(ctx->d->pipelines, name);
+	if (file != NULL) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg),
+		    "pipeline \"%s\" is defined by the file %s in "
+		    "pipelines_dir: change the file and reload instead",
+		    name, file);
+		http_reply_error(req, GANTRY_ECONFLICT, msg, NULL);
+		return;
+	}
+	body = http_req_body(req, &len);
+	set = pipelines_dir_set(ctx->d->pipelines, &nset);
+	snprintf(path, sizeof(path), "PUT /v1/pipelines/%s", name);
+	rc = pipeline_compile_text(path, body, len,
+	    !media_type_is(ctype, MEDIA_JSON), set, nset, &ctx->d->cfg->floors,
+	    NULL, &c);
+	if (rc < 0) {
+		pipeline_compiled_clear(&c, 1);
+		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	if (rc == 0 && strcmp(c.name, name) != 0) {
+		diag_add(&c.diag, path, "pipeline",
+		    "the name in the body (\"%s\") differs from the URL "
+		    "(\"%s\")",
+		    c.name, name);
+		rc = 1;
+	}
+	if (rc > 0 && c.name == NULL) {
+		/* Not even a pipeline document: bad input, not a bad
+		 * definition. */
+		http_reply_error(req, GANTRY_EINVAL,
+		    "the body is not a pipeline document", &c.diag);
+		pipeline_compiled_clear(&c, 1);
+		return;
+	}
+	if (rc > 0) {
+		http_reply_error(req, GANTRY_EINVALID,
+		    "the pipeline definition is invalid", &c.diag);
+		pipeline_compiled_clear(&c, 1);
+		return;
+	}
+	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	http_req_ref(req);
+	pipelines_store(ctx->d->pipelines, &c, actor, put_stored, req);
+	pipeline_compiled_clear(&c, 1);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS); /* no-op if answered */
 }

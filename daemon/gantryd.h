@@ -8,13 +8,16 @@
 #include <stdbool.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "diag.h"
 #include "metrics.h"
+#include "pipeline.h"
 
 struct http_server;
 struct pg;
+struct pipelines;
 
 struct gantryd {
 	struct event_base *base;
@@ -23,6 +26,7 @@ struct gantryd {
 	struct http_server *http;
 	struct pg *pg;
 	struct metrics *metrics;
+	struct pipelines *pipelines;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog, *ev_drain;
 	struct event *ev_deadline; /* --migrate-only overall deadline */
 	bool migrate_only;
@@ -40,10 +44,11 @@ struct gantryd {
 /*
  * Re-read the config file and swap in the new config when all of it is
  * valid; otherwise keep the old one.  Problems go to diag; the names of
- * changed keys that need a restart go to restart (may be empty).
+ * changed keys that need a restart go to restart (may be empty).  Then
+ * reload pipelines_dir; *pipelines (may be NULL) gets its summary.
  * Returns 0 when the new config is in force.
  */
-int gantryd_reload(
-    struct gantryd *d, struct diag *diag, char *restart, size_t restart_len);
+int gantryd_reload(struct gantryd *d, struct diag *diag, char *restart,
+    size_t restart_len, json_t **pipelines);
 
 #endif /* GANTRYD_GANTRYD_H */

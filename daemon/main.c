@@ -30,6 +30,7 @@
 #include "http.h"
 #include "log.h"
 #include "pg.h"
+#include "pipelines.h"
 #include "sdnotify.h"
 
 /* PACKAGE_VERSION comes from configure's -D flags. */
@@ -76,8 +77,8 @@ apply_log_level(const struct gantry_config *cfg)
 }
 
 int
-gantryd_reload(
-    struct gantryd *d, struct diag *diag, char *restart, size_t restart_len)
+gantryd_reload(struct gantryd *d, struct diag *diag, char *restart,
+    size_t restart_len, json_t **pipelines)
 {
 	struct gantry_config *cfg = config_load_file(d->config_path, diag);
 	size_t n;
@@ -105,6 +106,14 @@ gantryd_reload(
 	log_info("config.reloaded", "file=%s tokens=%zu log_level=%s",
 	    d->config_path, cfg->ntokens,
 	    config_log_level_name(cfg->log_level));
+	if (d->pipelines != NULL) {
+		json_t *summary = pipelines_load_dir(d->pipelines);
+
+		if (pipelines != NULL)
+			*pipelines = summary;
+		else
+			json_decref(summary);
+	}
 	return 0;
 }
 
@@ -174,7 +183,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	sdnotify_reloading();
 	log_info("config.reload", "file=%s trigger=SIGHUP", d->config_path);
-	(void)gantryd_reload(d, &diag, restart, sizeof(restart));
+	(void)gantryd_reload(d, &diag, restart, sizeof(restart), NULL);
 	diag_clear(&diag);
 	sdnotify_ready("reloaded");
 }
@@ -198,6 +207,7 @@ migrated(bool ok, int version, bool fatal_err, const char *why, void *arg)
 			stop_now(d);
 			return;
 		}
+		pipelines_sync(d->pipelines);
 		if (!d->ready_notified) {
 			d->ready_notified = true;
 			sdnotify_ready("serving");
@@ -474,6 +484,10 @@ main(int argc, char **argv)
 			fatal("http.start", "error=\"%s\"", err.msg);
 		http_server_set_max_body(d.http, (size_t)d.cfg->max_body);
 		d.ev_watchdog = sdnotify_watchdog_start(d.base);
+		d.pipelines = pipelines_new(&d);
+		if (d.pipelines == NULL)
+			fatal("daemon.init", "error=\"out of memory\"");
+		json_decref(pipelines_load_dir(d.pipelines));
 	}
 	log_info("daemon.start", "version=%s pid=%d migrations=%d",
 	    PACKAGE_VERSION, (int)getpid(), db_migrate_latest());
@@ -484,6 +498,7 @@ main(int argc, char **argv)
 	/* Teardown in reverse; debug builds stay leak-free (STYLE 16). */
 	http_server_free(d.http);
 	pg_free(d.pg);
+	pipelines_free(d.pipelines);
 	if (d.ev_drain != NULL)
 		event_free(d.ev_drain);
 	if (d.ev_deadline != NULL)

@@ -29,7 +29,8 @@ struct pg_q {
 	int nparams;
 	bool simple;
 	bool sent;
-	pg_result_cb cb; /* NULL for internal queries */
+	bool setup;	 /* session setup: failure drops the connection */
+	pg_result_cb cb; /* NULL: nobody waits for the result */
 	void *arg;
 	PGresult *res; /* the latest result kept while draining */
 };
@@ -239,8 +240,8 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 				    PGRES_FATAL_ERROR)
 					em = PQresultErrorMessage(q->res);
 				q->cb(q->res, em, q->arg);
-			} else if (q->res == NULL ||
-			    PQresultStatus(q->res) != PGRES_COMMAND_OK) {
+			} else if (q->setup && (q->res == NULL ||
+			    PQresultStatus(q->res) != PGRES_COMMAND_OK)) {
 				char why[300];
 
 				snprintf(why, sizeof(why),
@@ -250,6 +251,13 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 				q_free(q);
 				conn_lost(pg, why);
 				return;
+			} else if (q->res != NULL &&
+			    PQresultStatus(q->res) == PGRES_FATAL_ERROR) {
+				char why[600];
+
+				log_warn("db.query_failed", "error=%s",
+				    log_quote(PQresultErrorMessage(q->res), why,
+					sizeof(why)));
 			}
 			q_free(q);
 			if (pg->state == PG_SETUP) {
@@ -343,6 +351,7 @@ pg_connect_step(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	setup->simple = true;
+	setup->setup = true;
 	TAILQ_INSERT_HEAD(&pg->queue, setup, link);
 	pg->state = PG_SETUP;
 	pg_send_next(pg);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "floors.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -25,6 +26,7 @@ enum key_type {
 	KT_DURATION,
 	KT_BOOL,
 	KT_TOKENS,
+	KT_FLOORS,
 };
 
 struct key {
@@ -56,6 +58,7 @@ static const struct key keys[] = {
     {"user", KT_STRING, OFF(user), NULL, false, false, 0, 0},
     {"allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0},
     {"tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0},
+    {"safety_floors", KT_FLOORS, OFF(floors), NULL, false, true, 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -333,6 +336,9 @@ apply_key(const struct key *k, const json_t *v, struct gantry_config *cfg,
 	case KT_TOKENS:
 		parse_tokens(v, cfg, file, diag);
 		return;
+	case KT_FLOORS:
+		(void)floors_from_json_at(v, file, k->name, &cfg->floors, diag);
+		return;
 	}
 }
 
@@ -454,6 +460,8 @@ key_equal(const struct key *k, const struct gantry_config *a,
 	case KT_INT:
 	case KT_DURATION:
 		return *FIELD(a, k, int64_t) == *FIELD(b, k, int64_t);
+	case KT_FLOORS:
+		return memcmp(&a->floors, &b->floors, sizeof(a->floors)) == 0;
 	case KT_TOKENS:
 		return a->ntokens == b->ntokens &&
 		    (a->ntokens == 0 ||

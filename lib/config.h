@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "diag.h"
 #include "error.h"
+#include "pipeline.h"
 
 enum config_log_level {
 	CONFIG_LOG_ERROR = 0,
@@ -39,6 +40,7 @@ struct gantry_config {
 	bool allow_root;
 	struct auth_token *tokens;
 	size_t ntokens;
+	struct pipeline_floors floors; /* safety_floors (floors.h) */
 };
 
 /* A config with every default set (database unset).  Caller frees with

@@ -672,12 +672,42 @@ START_TEST(test_restart_needed)
 }
 END_TEST
 
+START_TEST(test_safety_floors)
+{
+	struct diag d = {0};
+	struct gantry_config *cfg;
+	json_t *root;
+
+	root = json_loads("{\"database\": \"x\", \"safety_floors\": "
+	                  "{\"require_one_box\": true, \"min_bake\": \"1h\", "
+	                  "\"max_regions_early_waves\": 2}}",
+	    0, NULL);
+	cfg = config_from_json(root, "test.conf", &d);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert(cfg->floors.require_one_box);
+	ck_assert_int_eq(cfg->floors.min_bake_ms, 3600000);
+	ck_assert_int_eq(cfg->floors.max_regions_early_waves, 2);
+	config_free(cfg);
+	json_decref(root);
+	root = json_loads("{\"database\": \"x\", \"safety_floors\": "
+	                  "{\"min_bak\": \"1h\"}}",
+	    0, NULL);
+	cfg = config_from_json(root, "test.conf", &d);
+	ck_assert_ptr_null(cfg);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_ptr_nonnull(
+	    strstr(d.msgs[0], "test.conf:safety_floors.min_bak"));
+	diag_clear(&d);
+	json_decref(root);
+}
+END_TEST
+
 START_TEST(test_key_names)
 {
 	static const char *const want[] = {"listen", "database", "log_level",
 	    "pipelines_dir", "max_body", "max_connections",
 	    "db_connect_timeout", "db_statement_timeout", "user", "allow_root",
-	    "tokens"};
+	    "tokens", "safety_floors"};
 	size_t n = 0;
 
 	while (config_key_name(n) != NULL) {
@@ -748,6 +778,7 @@ config_suite(void)
 	tcase_add_test(tc, test_tokens_several_errors);
 	tcase_add_test(tc, test_restart_needed);
 	tcase_add_test(tc, test_key_names);
+	tcase_add_test(tc, test_safety_floors);
 	tcase_add_test(tc, test_every_key_name_is_accepted);
 	suite_add_tcase(s, tc);
 	return s;

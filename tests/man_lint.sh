@@ -9,7 +9,8 @@ if [ -z "$MANDOC" ]; then
 	exit 1
 fi
 pass=0 fail=0
-for page in "$top_builddir"/man/gantryd.8 "$top_builddir"/man/gantryd.conf.5; do
+for page in "$top_builddir"/man/gantryd.8 "$top_builddir"/man/gantryd.conf.5 \
+    "$top_builddir"/man/gantryctl.1 "$top_builddir"/man/gantry-pipeline.5; do
 	# -W warning reports style notes too; cross-references to pages of
 	# other packages (systemd.service(5), ...) are style-level only.
 	out=$("$MANDOC" -Tlint -W warning "$page" 2>&1)
