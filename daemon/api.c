@@ -49,7 +49,7 @@ static void h_pipeline_get(struct api_ctx *ctx, struct http_req *req);
 static void h_pipeline_put(struct api_ctx *ctx, struct http_req *req);
 
 #define MEDIA_JSON "application/json"
-#define MEDIA_JSON_YAML \
+#define MEDIA_JSON_YAML                                                        \
 	"application/json,application/yaml,application/x-yaml,text/yaml"
 
 static const struct route routes[] = {
@@ -61,7 +61,7 @@ static const struct route routes[] = {
     {"GET", "/v1/pipelines", AUTH_READ, NULL, (void *)h_pipelines},
     {"GET", "/v1/pipelines/{name}", AUTH_READ, NULL, (void *)h_pipeline_get},
     {"PUT", "/v1/pipelines/{name}", AUTH_ADMIN, MEDIA_JSON_YAML,
-	(void *)h_pipeline_put},
+        (void *)h_pipeline_put},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -115,8 +115,7 @@ media_type_is(const char *header, const char *want)
 		size_t n = comma ? (size_t)(comma - want) : strlen(want);
 
 		if (strncasecmp(header, want, n) == 0 &&
-		    (header[n] == '\0' || header[n] == ';' ||
-			header[n] == ' '))
+		    (header[n] == '\0' || header[n] == ';' || header[n] == ' '))
 			return true;
 		want += n + (comma ? 1 : 0);
 	}
@@ -521,8 +520,8 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 		json_decref(body);
 		return;
 	}
-	if (gantryd_reload(ctx->d, &diag, restart, sizeof(restart),
-		&pipes) < 0) {
+	if (gantryd_reload(ctx->d, &diag, restart, sizeof(restart), &pipes) <
+	    0) {
 		http_reply_error(req, GANTRY_EINVALID,
 		    "the configuration file is invalid; the running "
 		    "configuration was kept",
@@ -583,8 +582,8 @@ version_done(PGresult *res, const char *errmsg, void *arg)
 
 		snprintf(msg, sizeof(msg), "reading the version failed: %s",
 		    errmsg ? errmsg : "no result");
-		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
-		    msg, NULL);
+		http_reply_error(
+		    req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL, msg, NULL);
 	} else if (PQntuples(res) == 0) {
 		http_reply_error(req, GANTRY_ENOENT,
 		    "no such version of this pipeline", NULL);
@@ -592,12 +591,12 @@ version_done(PGresult *res, const char *errmsg, void *arg)
 		def = json_loads(PQgetvalue(res, 0, 3), 0, &jerr);
 		http_reply_json(req, 200,
 		    json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}", "name",
-			PQgetvalue(res, 0, 0), "version",
-			atoi(PQgetvalue(res, 0, 1)), "sha256",
-			PQgetvalue(res, 0, 2), "created_by",
-			PQgetvalue(res, 0, 4), "created_at",
-			PQgetvalue(res, 0, 5), "definition",
-			def ? def : json_null()));
+		        PQgetvalue(res, 0, 0), "version",
+		        atoi(PQgetvalue(res, 0, 1)), "sha256",
+		        PQgetvalue(res, 0, 2), "created_by",
+		        PQgetvalue(res, 0, 4), "created_at",
+		        PQgetvalue(res, 0, 5), "definition",
+		        def ? def : json_null()));
 	}
 	http_req_unref(req);
 }
@@ -623,8 +622,8 @@ h_pipeline_get(struct api_ctx *ctx, struct http_req *req)
 		if (j == NULL) {
 			char msg[400];
 
-			snprintf(msg, sizeof(msg), "no pipeline named \"%s\"",
-			    name);
+			snprintf(
+			    msg, sizeof(msg), "no pipeline named \"%s\"", name);
 			http_reply_error(req, GANTRY_ENOENT, msg, NULL);
 			return;
 		}
@@ -639,8 +638,8 @@ h_pipeline_get(struct api_ctx *ctx, struct http_req *req)
 	http_req_ref(req);
 	if (pg_query(ctx->d->pg, sql, 2, params, version_done, req) < 0) {
 		http_req_unref(req);
-		http_reply_error(req, GANTRY_EUNAVAIL, "database unreachable",
-		    NULL);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
 		return;
 	}
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
@@ -662,7 +661,7 @@ put_stored(int version, bool created, const char *why, void *arg)
 	} else if (ctx != NULL) {
 		http_reply_json(req, created ? 201 : 200,
 		    json_pack("{s:s, s:i, s:b}", "name", name, "version",
-			version, "created", created));
+		        version, "created", created));
 	}
 	http_req_unref(req);
 }

@@ -29,7 +29,7 @@ struct pg_q {
 	int nparams;
 	bool simple;
 	bool sent;
-	bool setup;	 /* session setup: failure drops the connection */
+	bool setup; /* session setup: failure drops the connection */
 	pg_result_cb cb; /* NULL: nobody waits for the result */
 	void *arg;
 	PGresult *res; /* the latest result kept while draining */
@@ -240,8 +240,9 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 				    PGRES_FATAL_ERROR)
 					em = PQresultErrorMessage(q->res);
 				q->cb(q->res, em, q->arg);
-			} else if (q->setup && (q->res == NULL ||
-			    PQresultStatus(q->res) != PGRES_COMMAND_OK)) {
+			} else if (q->setup &&
+			    (q->res == NULL ||
+			        PQresultStatus(q->res) != PGRES_COMMAND_OK)) {
 				char why[300];
 
 				snprintf(why, sizeof(why),
@@ -257,7 +258,7 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 
 				log_warn("db.query_failed", "error=%s",
 				    log_quote(PQresultErrorMessage(q->res), why,
-					sizeof(why)));
+				        sizeof(why)));
 			}
 			q_free(q);
 			if (pg->state == PG_SETUP) {

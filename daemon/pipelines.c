@@ -24,13 +24,13 @@
 
 struct pipeline_entry {
 	char *name;
-	char *file;	/* source file, NULL when defined over the API */
-	int version;	/* stored version of p, 0 until stored */
+	char *file; /* source file, NULL when defined over the API */
+	int version; /* stored version of p, 0 until stored */
 	char sha256[65];
 	struct pipeline *p; /* current good definition, NULL if none yet */
 	json_t *doc;
 	json_t *errors; /* list of strings from the last rejected load */
-	bool in_dir;	/* seen in the last directory load */
+	bool in_dir; /* seen in the last directory load */
 	struct pipeline_compiled pending; /* waiting for the database */
 	bool has_pending;
 	unsigned long sent_seq, applied_seq;
@@ -267,16 +267,16 @@ pipelines_sync(struct pipelines *ps)
 		if (!e->has_pending)
 			continue;
 		e->has_pending = false;
-		snprintf(actor, sizeof(actor), "file:%s",
-		    e->file ? e->file : "?");
-		store_send(ps, e->name, e->file, &e->pending, actor, NULL,
-		    NULL);
+		snprintf(
+		    actor, sizeof(actor), "file:%s", e->file ? e->file : "?");
+		store_send(
+		    ps, e->name, e->file, &e->pending, actor, NULL, NULL);
 	}
 }
 
 static void
-record_error(struct pipelines *ps, const char *name, const char *file,
-    const char *error)
+record_error(
+    struct pipelines *ps, const char *name, const char *file, const char *error)
 {
 	static const char sql[] =
 	    "SELECT gantry_record_pipeline_error($1, $2, $3)";
@@ -284,7 +284,8 @@ record_error(struct pipelines *ps, const char *name, const char *file,
 
 	if (ps->d->schema_current)
 		if (pg_query(ps->d->pg, sql, 3, params, NULL, NULL) < 0)
-			log_debug("pipeline.error_not_recorded", "pipeline=%s", name);
+			log_debug(
+			    "pipeline.error_not_recorded", "pipeline=%s", name);
 }
 
 /* --- loading the directory -------------------------------------------- */
@@ -302,8 +303,8 @@ io_read(void *ctx, const char *file, const char *relpath, char **text,
 	if (relpath[0] == '/' || slash == NULL)
 		snprintf(path, sizeof(path), "%s", relpath);
 	else
-		snprintf(path, sizeof(path), "%.*s/%s",
-		    (int)(slash - file), file, relpath);
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - file),
+		    file, relpath);
 	f = fopen(path, "r");
 	if (f == NULL) {
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
@@ -337,8 +338,8 @@ cmp_str(const void *a, const void *b)
 
 /* Read every candidate file of dir, sorted by name.  -1 with why. */
 static int
-read_dir(const char *dir, struct pipeline_file **out, size_t *nout,
-    char *why, size_t whylen)
+read_dir(const char *dir, struct pipeline_file **out, size_t *nout, char *why,
+    size_t whylen)
 {
 	DIR *dh = opendir(dir);
 	struct dirent *de;
@@ -376,8 +377,8 @@ read_dir(const char *dir, struct pipeline_file **out, size_t *nout,
 		char err[300];
 
 		files[i].path = names[i];
-		if (io_read(NULL, "", names[i], &text, &len, err,
-			sizeof(err)) < 0) {
+		if (io_read(NULL, "", names[i], &text, &len, err, sizeof(err)) <
+		    0) {
 			/* An unreadable file compiles as an empty document
 			 * and reports why. */
 			text = NULL;
@@ -418,8 +419,8 @@ pipelines_load_dir(struct pipelines *ps)
 	if (read_dir(dir, &files, &n, why, sizeof(why)) < 0) {
 		log_err("pipelines.load_failed", "error=\"%s\"", why);
 		json_array_append_new(errors, json_string(why));
-		return json_pack("{s:i, s:i, s:i, s:o}", "files", 0, "valid",
-		    0, "invalid", 0, "errors", errors);
+		return json_pack("{s:i, s:i, s:i, s:o}", "files", 0, "valid", 0,
+		    "invalid", 0, "errors", errors);
 	}
 	rc = pipeline_compile_files(files, n, &ps->d->cfg->floors, &io, &set);
 	if (rc < 0) {
@@ -439,8 +440,8 @@ pipelines_load_dir(struct pipelines *ps)
 		for (size_t k = 0; k < c->diag.n; k++) {
 			log_warn("pipeline.invalid", "error=%s",
 			    log_quote(c->diag.msgs[k], q, sizeof(q)));
-			json_array_append_new(errors,
-			    json_string(c->diag.msgs[k]));
+			json_array_append_new(
+			    errors, json_string(c->diag.msgs[k]));
 		}
 		if (c->is_template) {
 			if (c->diag.n > 0)
@@ -450,7 +451,7 @@ pipelines_load_dir(struct pipelines *ps)
 		if (c->name == NULL) {
 			json_array_append_new(ps->file_errors,
 			    json_pack("{s:s, s:o}", "file", c->path, "errors",
-				diag_json(&c->diag)));
+			        diag_json(&c->diag)));
 			invalid++;
 			continue;
 		}
@@ -501,8 +502,8 @@ pipelines_load_dir(struct pipelines *ps)
 static json_t *
 entry_json(const struct pipeline_entry *e, bool with_definition)
 {
-	json_t *j = json_pack("{s:s, s:b}", "name", e->name, "valid",
-	    e->p != NULL);
+	json_t *j =
+	    json_pack("{s:s, s:b}", "name", e->name, "valid", e->p != NULL);
 
 	if (e->p != NULL) {
 		json_object_set_new(j, "service", json_string(e->p->service));
@@ -511,12 +512,12 @@ entry_json(const struct pipeline_entry *e, bool with_definition)
 	}
 	json_object_set_new(j, "current_version",
 	    e->version > 0 ? json_integer(e->version) : json_null());
-	json_object_set_new(j, "sha256",
-	    e->version > 0 ? json_string(e->sha256) : json_null());
-	json_object_set_new(j, "source_file",
-	    e->file ? json_string(e->file) : json_null());
-	json_object_set_new(j, "errors",
-	    e->errors ? json_incref(e->errors) : json_array());
+	json_object_set_new(
+	    j, "sha256", e->version > 0 ? json_string(e->sha256) : json_null());
+	json_object_set_new(
+	    j, "source_file", e->file ? json_string(e->file) : json_null());
+	json_object_set_new(
+	    j, "errors", e->errors ? json_incref(e->errors) : json_array());
 	json_object_set_new(j, "pending", json_boolean(e->has_pending));
 	if (with_definition)
 		json_object_set_new(j, "definition",
@@ -531,8 +532,8 @@ pipelines_list_json(const struct pipelines *ps)
 
 	for (size_t i = 0; i < ps->n; i++)
 		json_array_append_new(list, entry_json(&ps->entries[i], false));
-	return json_pack("{s:o, s:O}", "pipelines", list, "file_errors",
-	    ps->file_errors);
+	return json_pack(
+	    "{s:o, s:O}", "pipelines", list, "file_errors", ps->file_errors);
 }
 
 json_t *

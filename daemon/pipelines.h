@@ -38,23 +38,23 @@ json_t *pipelines_list_json(const struct pipelines *ps);
 json_t *pipelines_get_json(const struct pipelines *ps, const char *name);
 
 /* The current good definition, or NULL. */
-const struct pipeline *pipelines_current(const struct pipelines *ps,
-    const char *name, int *version);
+const struct pipeline *pipelines_current(
+    const struct pipelines *ps, const char *name, int *version);
 
 /* Is name defined by a file of pipelines_dir (so PUT must not own it)? */
 const char *pipelines_file_of(const struct pipelines *ps, const char *name);
 
 /* The compiled set of the last directory load (templates for PUT). */
-const struct pipeline_compiled *pipelines_dir_set(const struct pipelines *ps,
-    size_t *n);
+const struct pipeline_compiled *pipelines_dir_set(
+    const struct pipelines *ps, size_t *n);
 
 /*
  * Take a compiled, valid definition of name (its contents are moved out;
  * *c is left cleared) and store it; cb runs once with the stored version
  * and whether it was new, or version 0 and why on failure.
  */
-typedef void (*pipelines_store_cb)(int version, bool created, const char *why,
-    void *arg);
+typedef void (*pipelines_store_cb)(
+    int version, bool created, const char *why, void *arg);
 void pipelines_store(struct pipelines *ps, struct pipeline_compiled *c,
     const char *actor, pipelines_store_cb cb, void *arg);
 

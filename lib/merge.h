@@ -18,8 +18,8 @@ json_t *merge_deep(const json_t *base, const json_t *overlay);
 
 /* Find a template document by name: returns it (borrowed) and its file
  * name in *file, or NULL when there is no such template. */
-typedef const json_t *(*merge_lookup_cb)(void *ctx, const char *name,
-    const char **file);
+typedef const json_t *(*merge_lookup_cb)(
+    void *ctx, const char *name, const char **file);
 
 /*
  * Resolve doc's `extends` chain through lookup and return the merged

@@ -30,7 +30,7 @@ enum pipeline_source_kind {
 
 enum pipeline_concurrency {
 	CONCURRENCY_SUPERSEDE, /* newest waiting execution wins (default) */
-	CONCURRENCY_QUEUE,     /* waiting executions go in order */
+	CONCURRENCY_QUEUE, /* waiting executions go in order */
 };
 
 enum stage_type {
@@ -45,21 +45,21 @@ enum stage_type {
  * referenced by name from stages (tests:, command:). */
 struct pipeline_hook {
 	char *name;
-	char *command;	    /* as written: relative to the pipeline file */
+	char *command; /* as written: relative to the pipeline file */
 	int64_t timeout_ms; /* 0: the pipeline's hook_timeout */
 };
 
 enum alarm_source {
 	ALARM_SRC_PROMETHEUS, /* `prometheus: QUERY` */
-	ALARM_SRC_COMMAND,    /* `command: PATH` printing one number */
-	ALARM_SRC_PUSH,	      /* `push: true`: PUT /v1/alarms/NAME/state */
+	ALARM_SRC_COMMAND, /* `command: PATH` printing one number */
+	ALARM_SRC_PUSH, /* `push: true`: PUT /v1/alarms/NAME/state */
 };
 
 enum alarm_kind {
-	ALARM_THRESHOLD,    /* above/below, datapoints M/N */
+	ALARM_THRESHOLD, /* above/below, datapoints M/N */
 	ALARM_DROP_TO_ZERO, /* anomaly: drop-to-zero */
-	ALARM_SPIKE,	    /* anomaly: {spike: FACTOR, baseline: DURATION} */
-	ALARM_STATE,	    /* push alarms: state set from outside */
+	ALARM_SPIKE, /* anomaly: {spike: FACTOR, baseline: DURATION} */
+	ALARM_STATE, /* push alarms: state set from outside */
 };
 
 struct alarm_def {
@@ -67,19 +67,19 @@ struct alarm_def {
 	enum alarm_source source;
 	char *query; /* prometheus expression or command path; NULL (push) */
 	enum alarm_kind kind;
-	bool above;	  /* threshold: true above, false below */
+	bool above; /* threshold: true above, false below */
 	double threshold; /* threshold value */
-	int64_t period_ms;	  /* sampling period, default 30s */
-	int m, n;		  /* datapoints M/N to breach, default 1/1 */
-	double factor;		  /* spike factor; relative canary factor */
-	int64_t baseline_ms;	  /* spike baseline window, default 30m */
-	bool missing_data_ok;	  /* `insufficient_data: pass`; default
+	int64_t period_ms; /* sampling period, default 30s */
+	int m, n; /* datapoints M/N to breach, default 1/1 */
+	double factor; /* spike factor; relative canary factor */
+	int64_t baseline_ms; /* spike baseline window, default 30m */
+	bool missing_data_ok; /* `insufficient_data: pass`; default
 				     false: no data never passes a bake */
 };
 
 /* windows.allow[]: {rrule, duration, timezone} */
 struct window_allow {
-	char *rrule;	/* RFC 5545 RRULE, without DTSTART */
+	char *rrule; /* RFC 5545 RRULE, without DTSTART */
 	int64_t duration_ms;
 	char *timezone; /* IANA name */
 };
@@ -87,7 +87,7 @@ struct window_allow {
 /* windows.deny[]: {calendar: PATH} (an .ics file) */
 struct window_deny {
 	char *calendar; /* as written, relative to the pipeline file */
-	char *ics;	/* the file's text, loaded through pipeline_io */
+	char *ics; /* the file's text, loaded through pipeline_io */
 };
 
 /* windows.freeze[]: {from: RFC3339, to: RFC3339, reason} */
@@ -125,17 +125,17 @@ struct stage {
 	struct stage_group *groups;
 	size_t ngroups;
 	bool sequential; /* deploy groups one after another (default true) */
-	bool one_box;	 /* first target alone, then one_box_bake */
+	bool one_box; /* first target alone, then one_box_bake */
 	int64_t one_box_bake_ms;
 	double one_box_max_traffic_share; /* 0: unset */
-	bool batch_percent;		  /* rolling.batch is a percentage */
-	int batch;			  /* targets per batch, or percent */
+	bool batch_percent; /* rolling.batch is a percentage */
+	int batch; /* targets per batch, or percent */
 	int64_t bake_ms;
 	char **alarms; /* names from pipeline alarms (or org-wide) */
 	size_t nalarms;
 	struct windows windows;
 	bool production; /* counts for safety floors; waves imply it */
-	char *tests;	 /* deploy: test hook run after the bake */
+	char *tests; /* deploy: test hook run after the bake */
 
 	/* test */
 	char *command; /* hook name or path */
@@ -160,7 +160,7 @@ struct pipeline {
 	char *service;
 	enum pipeline_source_kind source;
 	char *repository; /* source.repository, for webhook triggers */
-	char *branch;	  /* source.branch, default "main" */
+	char *branch; /* source.branch, default "main" */
 	bool review_required;
 	int review_min_approvals; /* default 1 */
 	enum pipeline_concurrency concurrency;
@@ -184,7 +184,7 @@ struct pipeline_floors {
 	bool require_one_box;
 	int64_t min_bake_ms;
 	int64_t min_one_box_bake_ms;
-	bool require_fault_alarm;   /* an alarm named or tagged as faults */
+	bool require_fault_alarm; /* an alarm named or tagged as faults */
 	bool require_latency_alarm; /* an alarm named or tagged as latency */
 	int max_regions_early_waves; /* waves 1-2 at most N regions */
 	bool require_review;
@@ -198,10 +198,10 @@ const char *pipeline_source_name(enum pipeline_source_kind k);
 const char *stage_type_name(enum stage_type t);
 
 /* The hook named name, or NULL. */
-const struct pipeline_hook *pipeline_hook_find(const struct pipeline *p,
-    const char *name);
-const struct alarm_def *pipeline_alarm_find(const struct pipeline *p,
-    const char *name);
+const struct pipeline_hook *pipeline_hook_find(
+    const struct pipeline *p, const char *name);
+const struct alarm_def *pipeline_alarm_find(
+    const struct pipeline *p, const char *name);
 
 /*
  * Parse a pipeline document whose `extends` chain was already merged

@@ -59,9 +59,8 @@ load_text(const char *path, const char *text, size_t len, bool yaml,
 	if (!yaml) {
 		doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (doc == NULL)
-			diag_add(diag, path, NULL,
-			    "line %d, column %d: %s", jerr.line, jerr.column,
-			    jerr.text);
+			diag_add(diag, path, NULL, "line %d, column %d: %s",
+			    jerr.line, jerr.column, jerr.text);
 		return doc;
 	}
 	doc = yaml_load(text, len, &err);
@@ -144,8 +143,8 @@ finish_pipeline(struct pipeline_compiled *c, const struct lookup_ctx *lc,
 {
 	json_t *merged;
 
-	merged = merge_resolve(c->doc, c->path, lookup_template, (void *)lc,
-	    names, &c->diag);
+	merged = merge_resolve(
+	    c->doc, c->path, lookup_template, (void *)lc, names, &c->diag);
 	json_decref(c->doc);
 	c->doc = merged;
 	if (merged == NULL)

@@ -27,13 +27,13 @@ struct pipeline_file {
 
 struct pipeline_compiled {
 	char *path;
-	char *name;	  /* pipeline: or template: value, NULL if unreadable */
+	char *name; /* pipeline: or template: value, NULL if unreadable */
 	bool is_template;
-	json_t *doc;	  /* pipelines: the merged document; templates: as read */
-	char *canonical;  /* json_dumps(doc, sorted, compact) */
-	char sha256[65];  /* hex of SHA-256(canonical) */
+	json_t *doc; /* pipelines: the merged document; templates: as read */
+	char *canonical; /* json_dumps(doc, sorted, compact) */
+	char sha256[65]; /* hex of SHA-256(canonical) */
 	struct pipeline *p; /* NULL when the file is invalid */
-	struct diag diag;   /* every problem of this file */
+	struct diag diag; /* every problem of this file */
 };
 
 /*

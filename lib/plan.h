@@ -37,7 +37,7 @@ enum plan_step_kind {
 struct plan_step {
 	enum plan_step_kind kind;
 	char *stage;
-	char *group;	/* NULL when not about one group */
+	char *group; /* NULL when not about one group */
 	char **targets; /* the targets this step deploys (one-box, batch) */
 	size_t ntargets;
 	int batch; /* 1-based batch number within the stage, 0 otherwise */
@@ -48,7 +48,7 @@ struct plan {
 	struct plan_step *steps;
 	size_t nsteps;
 	int64_t start;
-	int64_t end;		/* the last step's end */
+	int64_t end; /* the last step's end */
 	int64_t production_end; /* last production stage's end; 0: none */
 };
 

@@ -132,7 +132,8 @@ strv_copy(char ***dst, size_t *ndst, char *const *src, size_t n)
 }
 
 static int
-groups_copy(struct stage_group **dst, size_t *ndst, const struct stage_group *src, size_t n)
+groups_copy(struct stage_group **dst, size_t *ndst,
+    const struct stage_group *src, size_t n)
 {
 	void *v;
 
@@ -287,7 +288,8 @@ wave_region_counts(const struct stage *w, size_t *sizes)
 
 /* Group for one AZ of region r (waves 1 and 2): "REGION/AZ". */
 static int
-group_for_az(struct stage_group *g, const struct region *r, const struct stage_group *az)
+group_for_az(
+    struct stage_group *g, const struct region *r, const struct stage_group *az)
 {
 	if (asprintf(&g->name, "%s/%s", r->name, az->name) < 0) {
 		g->name = NULL;

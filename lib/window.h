@@ -38,8 +38,7 @@ int window_check_ics(const char *ics, char *why, size_t len);
  * \"holiday\" until 2026-12-28T09:00:00Z".
  */
 int window_is_open(const struct windows *const *w, size_t nw, int64_t t,
-    bool *open, char *reason, size_t rlen, struct gantry_error *err)
-    MUSTCHECK;
+    bool *open, char *reason, size_t rlen, struct gantry_error *err) MUSTCHECK;
 
 /*
  * The earliest instant >= t at which every window set is open, in *when.
