@@ -27,6 +27,16 @@ for o in $opts; do
 	check "option --$o" "$top_srcdir/man/gantryd.8.in" "Fl \\-$o"
 	check "option --$o in --help" "$help" "--$o"
 done
+"$top_builddir/cli/gantryctl" --help >"$help"
+opts=$(sed -n 's/^[[:space:]]*{ *"\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top_srcdir/cli/gantryctl.c")
+[ -n "$opts" ] || { echo "FAIL: no options found in cli/gantryctl.c"; exit 1; }
+for o in $opts; do
+	check "gantryctl option --$o" "$top_srcdir/man/gantryctl.1.in" "Fl \\-$o"
+	check "gantryctl option --$o in --help" "$help" "--$o"
+done
+for k in $(sed -n 's/^[[:space:]]*{ *"\([a-z_]*\)", FT_.*/\1/p' "$top_srcdir/lib/floors.c"); do
+	check "floor $k" "$top_srcdir/man/gantryd.conf.5.in" "$k"
+done
 rm -f "$help"
 routes=$(sed -n 's/^[[:space:]]*{ *"\([A-Z]*\)", "\([^"]*\)", AUTH_.*/\1 \2/p' "$top_srcdir/daemon/api.c")
 [ -n "$routes" ] || { echo "FAIL: no routes found in daemon/api.c"; exit 1; }
