@@ -1,9 +1,11 @@
 /*
- * gantryctl.c - the gantry command line tool, offline commands:
- * `validate` checks pipeline files as gantryd would load them, `plan`
- * prints what a pipeline will do and when (gantryctl(1)).  It links the
- * pure lib/ and does the I/O itself: reading files, the clock, output
- * (through the renderers of output.h).
+ * gantryctl.c - the gantry command line tool (gantryctl(1)).  Offline
+ * commands: `validate` checks pipeline files as gantryd would load them,
+ * `plan` prints what a pipeline will do and when.  It links the pure lib/
+ * and does the I/O itself: reading files, the clock, output (through the
+ * renderers of output.h).  The commands that talk to gantryd (trigger,
+ * status, watch, ...) are in cmd_exec.c; their options are parsed here,
+ * with the others, from one table.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "cmd_exec.h"
 #include "diag.h"
 #include "duration.h"
 #include "floors.h"
@@ -70,7 +73,23 @@ usage(FILE *f)
 	    "FILE...\n"
 	    "       gantryctl plan [--output text|json] [--start TIME]\n"
 	    "                      [--assume-hook DURATION] FILE\n"
+	    "       gantryctl trigger PIPELINE --revision REV "
+	    "[--artifact-uri URI\n"
+	    "                      --artifact-sha256 HEX "
+	    "[--artifact-signature SIG]]\n"
+	    "                      [--reason TEXT] [--idempotency-key KEY] "
+	    "[--watch]\n"
+	    "       gantryctl status ID\n"
+	    "       gantryctl watch ID\n"
+	    "       gantryctl abort|rollback ID --reason TEXT\n"
+	    "       gantryctl pause|resume ID [--reason TEXT]\n"
+	    "       gantryctl logs ID STEP [--attempt N]\n"
+	    "       gantryctl history [--pipeline NAME] [--state STATE] "
+	    "[--limit N] [--all]\n"
 	    "       gantryctl --help | --version\n"
+	    "\n"
+	    "The commands from trigger on talk to gantryd and also take\n"
+	    "[--server URL] [--token TOKEN] [--output text|json].\n"
 	    "\n"
 	    "commands:\n"
 	    "  validate   check pipeline files offline (templates are read "
@@ -80,6 +99,17 @@ usage(FILE *f)
 	    "  plan       print a pipeline's steps and the time each would "
 	    "start,\n"
 	    "             and the ETA of 100%% of production\n"
+	    "  trigger    start an execution of PIPELINE at revision REV\n"
+	    "  status     show an execution: stages, progress, blockers\n"
+	    "  watch      follow an execution live until it ends; exit 0 "
+	    "when it\n"
+	    "             succeeded, 1 when it ended otherwise\n"
+	    "  abort      stop an execution and roll back what it deployed\n"
+	    "  rollback   roll an execution back\n"
+	    "  pause      pause an execution; resume goes on\n"
+	    "  logs       print a hook step's stdout, then its stderr\n"
+	    "             (STEP as prod/wave-1:h1:deploy)\n"
+	    "  history    list executions, newest first\n"
 	    "\n"
 	    "options:\n"
 	    "  -o, --output text|json     output format (default text)\n"
@@ -91,6 +121,30 @@ usage(FILE *f)
 	    "(default)\n"
 	    "  -a, --assume-hook DURATION how long every hook takes "
 	    "(default 2m)\n"
+	    "      --server URL           gantryd's address (default "
+	    "$GANTRY_SERVER,\n"
+	    "                             server: of "
+	    "~/.config/gantry/gantryctl.conf,\n"
+	    "                             then http://127.0.0.1:8080)\n"
+	    "      --token TOKEN          API token (default $GANTRY_TOKEN, "
+	    "then token:\n"
+	    "                             of that file)\n"
+	    "      --revision REV         (trigger) the revision to deploy\n"
+	    "      --artifact-uri URI     (trigger) the build artifact, with\n"
+	    "      --artifact-sha256 HEX  its SHA-256 and\n"
+	    "      --artifact-signature SIG  its signature (optional)\n"
+	    "      --reason TEXT          why (trigger, abort, rollback, "
+	    "pause, resume)\n"
+	    "      --idempotency-key KEY  (trigger) a retry with the same key "
+	    "starts\n"
+	    "                             nothing new\n"
+	    "      --watch                (trigger) then watch the execution\n"
+	    "      --attempt N            (logs) which attempt (default the "
+	    "latest)\n"
+	    "      --pipeline NAME        (history) only this pipeline\n"
+	    "      --state STATE          (history) only executions in STATE\n"
+	    "      --limit N              (history) at most N per page\n"
+	    "      --all                  (history) follow every page\n"
 	    "  -h, --help                 this help\n"
 	    "  -V, --version              print the version\n"
 	    "\n"
@@ -560,6 +614,21 @@ static const struct option long_options[] = {
     {"floors", required_argument, NULL, 'f'},
     {"start", required_argument, NULL, 's'},
     {"assume-hook", required_argument, NULL, 'a'},
+    /* Long only: the letters are not in the short option string. */
+    {"server", required_argument, NULL, 'S'},
+    {"token", required_argument, NULL, 'T'},
+    {"revision", required_argument, NULL, 'r'},
+    {"artifact-uri", required_argument, NULL, 'U'},
+    {"artifact-sha256", required_argument, NULL, 'H'},
+    {"artifact-signature", required_argument, NULL, 'G'},
+    {"reason", required_argument, NULL, 'R'},
+    {"idempotency-key", required_argument, NULL, 'K'},
+    {"watch", no_argument, NULL, 'w'},
+    {"attempt", required_argument, NULL, 'n'},
+    {"pipeline", required_argument, NULL, 'P'},
+    {"state", required_argument, NULL, 'X'},
+    {"limit", required_argument, NULL, 'L'},
+    {"all", no_argument, NULL, 'A'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -570,6 +639,23 @@ struct opts {
 	const char *floors_file;
 	const char *start;
 	const char *assume_hook;
+	struct exec_opts x; /* the remote commands' */
+};
+
+/* The options each remote command takes, by the letters above. */
+static const struct {
+	const char *cmd;
+	const char *allowed;
+} remote_options[] = {
+    {"trigger", "oSTrUHGRKw"},
+    {"status", "oST"},
+    {"watch", "oST"},
+    {"abort", "oSTR"},
+    {"rollback", "oSTR"},
+    {"pause", "oSTR"},
+    {"resume", "oSTR"},
+    {"logs", "oSTn"},
+    {"history", "oSTPXLA"},
 };
 
 /* Options of a command; which letters it takes is in allowed.  Returns
@@ -577,24 +663,37 @@ struct opts {
 static int
 parse_opts(int argc, char **argv, const char *allowed, struct opts *o)
 {
-	int c;
+	int c, li = -1;
 
 	o->out = &output_text;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(
-	            argc, argv, ":o:f:s:a:hV", long_options, NULL)) != -1) {
+	            argc, argv, ":o:f:s:a:hV", long_options, &li)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return 1;
 		}
-		if (c == '?' || c == ':' || strchr(allowed, c) == NULL) {
+		if (c != '?' && c != ':' && strchr(allowed, c) == NULL) {
+			/* argv[optind - 1] may be the option's argument. */
+			if (li >= 0)
+				fprintf(stderr,
+				    "gantryctl %s: --%s: option "
+				    "not valid for this command\n",
+				    argv[0], long_options[li].name);
+			else
+				fprintf(stderr,
+				    "gantryctl %s: -%c: option "
+				    "not valid for this command\n",
+				    argv[0], c);
+			usage(stderr);
+			return -1;
+		}
+		li = -1;
+		if (c == '?' || c == ':') {
 			fprintf(stderr, "gantryctl %s: %s: %s\n", argv[0],
 			    argv[optind - 1],
-			    c == '?' ? "unknown option"
-			        : c == ':'
-			        ? "missing argument"
-			        : "option not valid for this command");
+			    c == '?' ? "unknown option" : "missing argument");
 			usage(stderr);
 			return -1;
 		}
@@ -617,6 +716,48 @@ parse_opts(int argc, char **argv, const char *allowed, struct opts *o)
 			break;
 		case 'a':
 			o->assume_hook = optarg;
+			break;
+		case 'S':
+			o->x.server = optarg;
+			break;
+		case 'T':
+			o->x.token = optarg;
+			break;
+		case 'r':
+			o->x.revision = optarg;
+			break;
+		case 'U':
+			o->x.artifact_uri = optarg;
+			break;
+		case 'H':
+			o->x.artifact_sha256 = optarg;
+			break;
+		case 'G':
+			o->x.artifact_signature = optarg;
+			break;
+		case 'R':
+			o->x.reason = optarg;
+			break;
+		case 'K':
+			o->x.idempotency_key = optarg;
+			break;
+		case 'w':
+			o->x.watch = true;
+			break;
+		case 'n':
+			o->x.attempt = optarg;
+			break;
+		case 'P':
+			o->x.pipeline = optarg;
+			break;
+		case 'X':
+			o->x.state = optarg;
+			break;
+		case 'L':
+			o->x.limit = optarg;
+			break;
+		case 'A':
+			o->x.all = true;
 			break;
 		}
 	}
@@ -740,6 +881,27 @@ out:
 	return rc;
 }
 
+/* A command that talks to gantryd (cmd_exec.c). */
+static int
+cmd_remote(int argc, char **argv)
+{
+	const char *allowed = NULL;
+	struct opts o = {0};
+	int rc;
+
+	for (size_t i = 0;
+	     i < sizeof(remote_options) / sizeof(remote_options[0]); i++)
+		if (strcmp(argv[0], remote_options[i].cmd) == 0)
+			allowed = remote_options[i].allowed;
+	if (allowed == NULL)
+		return EXIT_USAGE;
+	rc = parse_opts(argc, argv, allowed, &o);
+	if (rc != 0)
+		return rc > 0 ? EXIT_OK : EXIT_USAGE;
+	o.x.json = o.out == &output_json;
+	return cmd_exec_run(argv[0], &o.x, argc - optind, argv + optind);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -762,6 +924,8 @@ main(int argc, char **argv)
 		rc = cmd_validate(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "plan") == 0)
 		rc = cmd_plan(argc - 1, argv + 1);
+	else if (cmd_exec_is_command(argv[1]))
+		rc = cmd_remote(argc - 1, argv + 1);
 	else {
 		fprintf(stderr, "gantryctl: unknown command \"%s\"\n", argv[1]);
 		usage(stderr);

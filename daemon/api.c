@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "db_migrate.h"
+#include "engine.h"
 #include "log.h"
 #include "pg.h"
 #include "pipelines.h"
@@ -47,6 +48,15 @@ static void h_reload(struct api_ctx *ctx, struct http_req *req);
 static void h_pipelines(struct api_ctx *ctx, struct http_req *req);
 static void h_pipeline_get(struct api_ctx *ctx, struct http_req *req);
 static void h_pipeline_put(struct api_ctx *ctx, struct http_req *req);
+static void h_trigger(struct api_ctx *ctx, struct http_req *req);
+static void h_executions(struct api_ctx *ctx, struct http_req *req);
+static void h_execution(struct api_ctx *ctx, struct http_req *req);
+static void h_events(struct api_ctx *ctx, struct http_req *req);
+static void h_logs(struct api_ctx *ctx, struct http_req *req);
+static void h_abort(struct api_ctx *ctx, struct http_req *req);
+static void h_rollback(struct api_ctx *ctx, struct http_req *req);
+static void h_pause(struct api_ctx *ctx, struct http_req *req);
+static void h_resume(struct api_ctx *ctx, struct http_req *req);
 
 #define MEDIA_JSON "application/json"
 #define MEDIA_JSON_YAML                                                        \
@@ -62,6 +72,21 @@ static const struct route routes[] = {
     {"GET", "/v1/pipelines/{name}", AUTH_READ, NULL, (void *)h_pipeline_get},
     {"PUT", "/v1/pipelines/{name}", AUTH_ADMIN, MEDIA_JSON_YAML,
         (void *)h_pipeline_put},
+    {"POST", "/v1/pipelines/{name}/executions", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_trigger},
+    {"GET", "/v1/executions", AUTH_READ, NULL, (void *)h_executions},
+    {"GET", "/v1/executions/{id}", AUTH_READ, NULL, (void *)h_execution},
+    {"GET", "/v1/executions/{id}/events", AUTH_READ, NULL, (void *)h_events},
+    {"GET", "/v1/executions/{id}/logs/{step*}", AUTH_READ, NULL,
+        (void *)h_logs},
+    {"POST", "/v1/executions/{id}/abort", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_abort},
+    {"POST", "/v1/executions/{id}/rollback", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_rollback},
+    {"POST", "/v1/executions/{id}/pause", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_pause},
+    {"POST", "/v1/executions/{id}/resume", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_resume},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -93,6 +118,18 @@ api_metrics_init(struct gantryd *d)
 	    metrics_define(m, "gantry_schema_current", METRICS_GAUGE,
 	        "1 when every migration of this binary is applied.", NULL,
 	        0) < 0 ||
+	    metrics_define(m, "gantry_executions_live", METRICS_GAUGE,
+	        "Executions in memory (not terminal, or finishing).", NULL,
+	        0) < 0 ||
+	    metrics_define(m, "gantry_executions_stuck", METRICS_GAUGE,
+	        "Executions neither terminal nor waiting on anything.", NULL,
+	        0) < 0 ||
+	    metrics_define(m, "gantry_hooks_running", METRICS_GAUGE,
+	        "Hook processes running now.", NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_transitions_total", METRICS_COUNTER,
+	        "State machine transitions applied.", NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_commit_batches_total", METRICS_COUNTER,
+	        "Group-committed transactions of transitions.", NULL, 0) < 0 ||
 	    metrics_define(m, "gantry_build_info", METRICS_GAUGE,
 	        "Build information; the value is always 1.", NULL, 0) < 0)
 		return -1;
@@ -330,6 +367,18 @@ h_metrics(struct api_ctx *ctx, struct http_req *req)
 	    d->metrics, "gantry_schema_current", NULL, d->schema_current);
 	metrics_set(d->metrics, "gantry_db_reconnects_total", NULL,
 	    (double)pg_reconnects(d->pg));
+	if (d->engine != NULL) {
+		metrics_set(d->metrics, "gantry_executions_live", NULL,
+		    engine_live(d->engine));
+		metrics_set(d->metrics, "gantry_executions_stuck", NULL,
+		    engine_stuck(d->engine));
+		metrics_set(d->metrics, "gantry_hooks_running", NULL,
+		    engine_hooks_running(d->engine));
+		metrics_set(d->metrics, "gantry_transitions_total", NULL,
+		    (double)engine_transitions(d->engine));
+		metrics_set(d->metrics, "gantry_commit_batches_total", NULL,
+		    (double)engine_batches(d->engine));
+	}
 	text = metrics_render(d->metrics, &len);
 	if (text == NULL) {
 		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
@@ -728,4 +777,480 @@ h_pipeline_put(struct api_ctx *ctx, struct http_req *req)
 	pipelines_store(ctx->d->pipelines, &c, actor, put_stored, req);
 	pipeline_compiled_clear(&c, 1);
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS); /* no-op if answered */
+}
+
+/* --- executions ---------------------------------------------------------- */
+
+/* The body as a JSON object (empty body: an empty object); NULL after
+ * replying 400. */
+static json_t *
+body_object(struct http_req *req)
+{
+	json_error_t jerr;
+	size_t len;
+	const char *raw = http_req_body(req, &len);
+	json_t *j;
+
+	if (len == 0)
+		return json_object();
+	j = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(j)) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "body must be a JSON object: %s",
+		    j ? "not an object" : jerr.text);
+		json_decref(j);
+		http_reply_error(req, GANTRY_EINVAL, msg, NULL);
+		return NULL;
+	}
+	return j;
+}
+
+/* An optional string member; -1 after replying 400 when it is not one. */
+static int
+member_string(struct http_req *req, const json_t *obj, const char *key,
+    size_t max, const char **out)
+{
+	const json_t *v = json_object_get(obj, key);
+	char msg[160];
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max) {
+		snprintf(msg, sizeof(msg),
+		    "%s must be a string of 1..%zu "
+		    "characters",
+		    key, max);
+		http_reply_error(req, GANTRY_EINVAL, msg, NULL);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static void
+engine_replied(int status, json_t *body, void *arg)
+{
+	struct http_req *req = arg;
+
+	http_reply_json(req, status, body);
+	http_req_unref(req);
+}
+
+static void
+h_trigger(struct api_ctx *ctx, struct http_req *req)
+{
+	struct engine_trigger t;
+	json_t *body = body_object(req), *art;
+	char actor[96];
+	const char *idem = http_req_header(req, "Idempotency-Key");
+
+	if (body == NULL)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.pipeline = router_param(&ctx->match, "name");
+	if (member_string(req, body, "revision", 200, &t.revision) < 0 ||
+	    member_string(req, body, "reason", 2000, &t.reason) < 0)
+		goto out;
+	if (t.revision == NULL) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "revision is required (the commit to deploy)", NULL);
+		goto out;
+	}
+	art = json_object_get(body, "artifact");
+	if (art != NULL && !json_is_null(art)) {
+		const char *sha = NULL;
+
+		if (!json_is_object(art) ||
+		    member_string(req, art, "uri", 2000, &t.artifact_uri) < 0 ||
+		    member_string(req, art, "sha256", 64, &sha) < 0 ||
+		    member_string(req, art, "signature", 2000,
+		        &t.artifact_signature) < 0) {
+			if (!json_is_object(art))
+				http_reply_error(req, GANTRY_EINVAL,
+				    "artifact must be an object {uri, sha256, "
+				    "signature}",
+				    NULL);
+			goto out;
+		}
+		if (t.artifact_uri == NULL || sha == NULL ||
+		    strspn(sha, "0123456789abcdef") != 64) {
+			http_reply_error(req, GANTRY_EINVAL,
+			    "artifact needs uri and sha256 (64 lowercase hex "
+			    "digits)",
+			    NULL);
+			goto out;
+		}
+		t.artifact_sha256 = sha;
+	}
+	if (idem != NULL && (strlen(idem) == 0 || strlen(idem) > 200)) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "Idempotency-Key must have 1..200 characters", NULL);
+		goto out;
+	}
+	t.idempotency_key = idem;
+	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	t.actor = actor;
+	http_req_ref(req);
+	engine_trigger(ctx->d->engine, &t, engine_replied, req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+out:
+	json_decref(body);
+}
+
+static int
+path_id(struct api_ctx *ctx, struct http_req *req, int64_t *id)
+{
+	const char *s = router_param(&ctx->match, "id");
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v <= 0) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "execution id must be a positive integer", NULL);
+		return -1;
+	}
+	*id = v;
+	return 0;
+}
+
+static void
+request(struct api_ctx *ctx, struct http_req *req, enum exec_event_kind k,
+    bool need_reason)
+{
+	json_t *body = body_object(req);
+	const char *reason = NULL;
+	char actor[96];
+	int64_t id;
+
+	if (body == NULL)
+		return;
+	if (path_id(ctx, req, &id) < 0 ||
+	    member_string(req, body, "reason", 2000, &reason) < 0)
+		goto out;
+	if (need_reason && reason == NULL) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "reason is required: it goes to the audit log", NULL);
+		goto out;
+	}
+	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	http_req_ref(req);
+	engine_request(
+	    ctx->d->engine, id, k, actor, reason, engine_replied, req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+out:
+	json_decref(body);
+}
+
+static void
+h_abort(struct api_ctx *ctx, struct http_req *req)
+{
+	request(ctx, req, EV_ABORT, true);
+}
+
+static void
+h_rollback(struct api_ctx *ctx, struct http_req *req)
+{
+	request(ctx, req, EV_ROLLBACK, true);
+}
+
+static void
+h_pause(struct api_ctx *ctx, struct http_req *req)
+{
+	request(ctx, req, EV_PAUSE, false);
+}
+
+static void
+h_resume(struct api_ctx *ctx, struct http_req *req)
+{
+	request(ctx, req, EV_RESUME, false);
+}
+
+/* One-row, one-column JSON text result -> reply 200 (or 404 on none). */
+static void
+json_row_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct http_req *req = arg;
+	json_error_t jerr;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char msg[400];
+
+		snprintf(msg, sizeof(msg), "query failed: %s",
+		    errmsg ? errmsg : "no result");
+		http_reply_error(
+		    req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL, msg, NULL);
+	} else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		http_reply_error(req, GANTRY_ENOENT, "no such execution", NULL);
+	} else {
+		json_t *j = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+
+		if (j == NULL)
+			http_reply_error(req, GANTRY_EINTERNAL,
+			    "the database returned bad JSON", NULL);
+		else
+			http_reply_json(req, 200, j);
+	}
+	http_req_unref(req);
+}
+
+static void
+db_json(struct api_ctx *ctx, struct http_req *req, const char *sql, int nparams,
+    const char *const *params)
+{
+	if (db_unavailable(ctx, req))
+		return;
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, sql, nparams, params, json_row_done, req) <
+	    0) {
+		http_req_unref(req);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
+/* A stored snapshot, rendered through the machine's own encoder so the
+ * tree looks the same whether the execution is live or finished. */
+static void
+snapshot_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct http_req *req = arg;
+	struct gantry_error err;
+	json_error_t jerr;
+	json_t *j;
+	struct exec *x;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
+		    errmsg ? errmsg : "query failed", NULL);
+	} else if (PQntuples(res) == 0) {
+		http_reply_error(req, GANTRY_ENOENT, "no such execution", NULL);
+	} else {
+		j = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+		x = j ? exec_from_json(j, &err) : NULL;
+		json_decref(j);
+		if (x == NULL)
+			http_reply_error(req, GANTRY_EINTERNAL,
+			    "the stored snapshot does not load", NULL);
+		else
+			http_reply_json(req, 200, exec_to_json(x));
+		exec_free(x);
+	}
+	http_req_unref(req);
+}
+
+static void
+h_execution(struct api_ctx *ctx, struct http_req *req)
+{
+	static const char sql[] =
+	    "SELECT snapshot::text FROM executions WHERE id = $1";
+	char idbuf[24];
+	const char *params[1] = {idbuf};
+	json_t *tree;
+	int64_t id;
+
+	if (path_id(ctx, req, &id) < 0)
+		return;
+	tree = engine_tree(ctx->d->engine, id);
+	if (tree != NULL) {
+		http_reply_json(req, 200, tree);
+		return;
+	}
+	if (db_unavailable(ctx, req))
+		return;
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, sql, 1, params, snapshot_done, req) < 0) {
+		http_req_unref(req);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
+static void
+h_events(struct api_ctx *ctx, struct http_req *req)
+{
+	static const char sql[] =
+	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM executions WHERE id = $1)"
+	    " THEN json_build_object('events', coalesce(json_agg("
+	    " json_build_object('seq', seq, 'kind', kind, 'data', data,"
+	    " 'at', at) ORDER BY seq), '[]'::json))::text END"
+	    " FROM execution_events WHERE execution = $1";
+	char idbuf[24];
+	const char *params[1] = {idbuf};
+	int64_t id;
+
+	if (path_id(ctx, req, &id) < 0)
+		return;
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+	db_json(ctx, req, sql, 1, params);
+}
+
+/* Hook output as a JSON string: bytes that are not UTF-8 become U+FFFD. */
+static json_t *
+output_string(const char *hex)
+{
+	size_t n = strlen(hex) / 2, o = 0;
+	unsigned char *raw = malloc(n + 1);
+	char *txt = malloc(n * 3 + 1);
+	json_t *j;
+
+	if (raw == NULL || txt == NULL) {
+		free(raw);
+		free(txt);
+		return json_string("");
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned v = 0;
+
+		sscanf(hex + 2 * i, "%2x", &v);
+		raw[i] = (unsigned char)v;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t len = raw[i] < 0x80 ? 1
+		    : (raw[i] >> 5) == 6   ? 2
+		    : (raw[i] >> 4) == 14  ? 3
+		    : (raw[i] >> 3) == 30  ? 4
+		                           : 0;
+		bool ok = len > 0 && i + len <= n;
+
+		for (size_t k = 1; ok && k < len; k++)
+			ok = (raw[i + k] & 0xc0) == 0x80;
+		if (ok && len == 1 && raw[i] == 0)
+			ok = false;
+		if (ok) {
+			/* overlong forms and surrogates: ask jansson */
+			json_t *probe =
+			    json_stringn((const char *)raw + i, len);
+
+			ok = probe != NULL;
+			json_decref(probe);
+		}
+		if (ok) {
+			memcpy(txt + o, raw + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(txt + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	j = json_stringn(txt, o);
+	free(raw);
+	free(txt);
+	return j ? j : json_string("");
+}
+
+static void
+logs_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct http_req *req = arg;
+	struct api_ctx *ctx = http_req_data(req);
+	json_t *attempts, *cur = NULL;
+	int last = 0;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
+		    errmsg ? errmsg : "query failed", NULL);
+		http_req_unref(req);
+		return;
+	}
+	if (PQntuples(res) == 0 || ctx == NULL) {
+		http_reply_error(req, GANTRY_ENOENT,
+		    "no output recorded for this step", NULL);
+		http_req_unref(req);
+		return;
+	}
+	attempts = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		int attempt = atoi(PQgetvalue(res, i, 0));
+		const char *stream = PQgetvalue(res, i, 1);
+
+		if (cur == NULL || attempt != last) {
+			cur = json_pack("{s:i, s:o, s:s, s:s}", "attempt",
+			    attempt, "exit_status",
+			    PQgetisnull(res, i, 4)
+			        ? json_null()
+			        : json_integer(atoi(PQgetvalue(res, i, 4))),
+			    "started_at", PQgetvalue(res, i, 5), "finished_at",
+			    PQgetvalue(res, i, 6));
+			json_object_set_new(cur, "truncated", json_false());
+			json_array_append_new(attempts, cur);
+			last = attempt;
+		}
+		/* bytea arrives as \x<hex> */
+		json_object_set_new(
+		    cur, stream, output_string(PQgetvalue(res, i, 2) + 2));
+		if (PQgetvalue(res, i, 3)[0] == 't')
+			json_object_set_new(cur, "truncated", json_true());
+	}
+	http_reply_json(req, 200,
+	    json_pack("{s:s, s:o}", "step", router_param(&ctx->match, "step"),
+	        "attempts", attempts));
+	http_req_unref(req);
+}
+
+static void
+h_logs(struct api_ctx *ctx, struct http_req *req)
+{
+	static const char sql[] =
+	    "SELECT attempt, stream, content, truncated, exit_status,"
+	    " to_char(started_at AT TIME ZONE 'UTC',"
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+	    " to_char(finished_at AT TIME ZONE 'UTC',"
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+	    " FROM hook_outputs WHERE execution = $1 AND step = $2"
+	    " ORDER BY attempt, stream";
+	char idbuf[24];
+	const char *params[2] = {idbuf, router_param(&ctx->match, "step")};
+	int64_t id;
+
+	if (path_id(ctx, req, &id) < 0 || db_unavailable(ctx, req))
+		return;
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, sql, 2, params, logs_done, req) < 0) {
+		http_req_unref(req);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
+static void
+h_executions(struct api_ctx *ctx, struct http_req *req)
+{
+	static const char sql[] =
+	    "WITH page AS (SELECT id, pipeline, pipeline_version, revision,"
+	    " state, reason, created_at, finished_at FROM executions"
+	    " WHERE ($1::text IS NULL OR pipeline = $1)"
+	    " AND ($2::text IS NULL OR state = $2)"
+	    " AND ($3::bigint IS NULL OR id < $3::bigint)"
+	    " ORDER BY id DESC LIMIT $4::int)"
+	    " SELECT json_build_object('executions', coalesce(json_agg(page"
+	    " ORDER BY id DESC), '[]'::json), 'next_cursor',"
+	    " CASE WHEN count(*) = $4::int THEN min(id)::text END)::text"
+	    " FROM page";
+	long long limit, cursor;
+	char lim[24], cur[24];
+	const char *params[4];
+
+	if (query_int(req, "limit", 1, 1000, 50, &limit) < 0 ||
+	    query_int(req, "cursor", 1, INT64_MAX, 0, &cursor) < 0)
+		return;
+	snprintf(lim, sizeof(lim), "%lld", limit);
+	snprintf(cur, sizeof(cur), "%lld", cursor);
+	params[0] = http_req_query(req, "pipeline");
+	params[1] = http_req_query(req, "state");
+	params[2] = cursor > 0 ? cur : NULL;
+	params[3] = lim;
+	db_json(ctx, req, sql, 4, params);
 }

@@ -18,6 +18,7 @@
 struct http_server;
 struct pg;
 struct pipelines;
+struct engine;
 
 struct gantryd {
 	struct event_base *base;
@@ -27,6 +28,7 @@ struct gantryd {
 	struct pg *pg;
 	struct metrics *metrics;
 	struct pipelines *pipelines;
+	struct engine *engine;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog, *ev_drain;
 	struct event *ev_deadline; /* --migrate-only overall deadline */
 	bool migrate_only;

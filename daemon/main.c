@@ -26,6 +26,7 @@
 #include "api.h"
 #include "config_load.h"
 #include "db_migrate.h"
+#include "engine.h"
 #include "gantryd.h"
 #include "http.h"
 #include "log.h"
@@ -208,6 +209,8 @@ migrated(bool ok, int version, bool fatal_err, const char *why, void *arg)
 			return;
 		}
 		pipelines_sync(d->pipelines);
+		if (d->engine != NULL)
+			engine_db_ready(d->engine);
 		if (!d->ready_notified) {
 			d->ready_notified = true;
 			sdnotify_ready("serving");
@@ -488,6 +491,11 @@ main(int argc, char **argv)
 		if (d.pipelines == NULL)
 			fatal("daemon.init", "error=\"out of memory\"");
 		json_decref(pipelines_load_dir(d.pipelines));
+		d.engine = engine_new(&d);
+		if (d.engine == NULL)
+			fatal("daemon.init",
+			    "error=\"cannot start the engine (state_dir %s)\"",
+			    d.cfg->state_dir);
 	}
 	log_info("daemon.start", "version=%s pid=%d migrations=%d",
 	    PACKAGE_VERSION, (int)getpid(), db_migrate_latest());
@@ -498,6 +506,7 @@ main(int argc, char **argv)
 	/* Teardown in reverse; debug builds stay leak-free (STYLE 16). */
 	http_server_free(d.http);
 	pg_free(d.pg);
+	engine_free(d.engine);
 	pipelines_free(d.pipelines);
 	if (d.ev_drain != NULL)
 		event_free(d.ev_drain);

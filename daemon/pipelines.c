@@ -290,6 +290,11 @@ record_error(
 
 /* --- loading the directory -------------------------------------------- */
 
+static int io_read(void *ctx, const char *file, const char *relpath,
+    char **text, size_t *len, char *why, size_t whylen);
+
+const struct pipeline_io pipelines_io = {io_read, NULL};
+
 static int
 io_read(void *ctx, const char *file, const char *relpath, char **text,
     size_t *len, char *why, size_t whylen)

@@ -20,6 +20,10 @@
 struct gantryd;
 struct pipelines;
 
+/* Reads calendars relative to the pipeline file (blocking file reads:
+ * used at load and reload only). */
+extern const struct pipeline_io pipelines_io;
+
 struct pipelines *pipelines_new(struct gantryd *d);
 void pipelines_free(struct pipelines *ps);
 

@@ -55,6 +55,9 @@ static const struct key keys[] = {
         false, 100, 600000},
     {"db_statement_timeout", KT_DURATION, OFF(db_statement_timeout_ms), "30s",
         false, false, 100, 3600000},
+    {"state_dir", KT_STRING, OFF(state_dir), "/var/lib/gantry", false, false, 0,
+        0},
+    {"max_hooks", KT_INT, OFF(max_hooks), "64", false, false, 1, 10000},
     {"user", KT_STRING, OFF(user), NULL, false, false, 0, 0},
     {"allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0},
     {"tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0},
@@ -383,6 +386,7 @@ config_free(struct gantry_config *cfg)
 	free(cfg->database);
 	free(cfg->pipelines_dir);
 	free(cfg->user);
+	free(cfg->state_dir);
 	free(cfg->tokens);
 	free(cfg);
 }

@@ -22,6 +22,21 @@ pattern_match(const char *pat, const char *path, struct route_match *m)
 		size_t plen = pe ? (size_t)(pe - pat) : strlen(pat);
 		size_t slen = se ? (size_t)(se - path) : strlen(path);
 
+		if (plen >= 3 && pat[0] == '{' && pat[plen - 2] == '*' &&
+		    pat[plen - 1] == '}' && pat[plen] == '\0') {
+			/* {name*}: the rest of the path, slashes included */
+			size_t nlen = plen - 3, rlen = strlen(path);
+
+			if (rlen == 0 || rlen >= ROUTER_PARAM_MAX ||
+			    m->nparams == ROUTER_MAX_PARAMS ||
+			    nlen >= sizeof(m->names[0]))
+				return false;
+			memcpy(m->names[m->nparams], pat + 1, nlen);
+			m->names[m->nparams][nlen] = '\0';
+			memcpy(m->values[m->nparams], path, rlen + 1);
+			m->nparams++;
+			return true;
+		}
 		if (plen >= 2 && pat[0] == '{' && pat[plen - 1] == '}') {
 			size_t nlen = plen - 2;
 

@@ -30,6 +30,9 @@ struct route_match {
 };
 
 /*
+ * A final segment "{name*}" matches the rest of the path, slashes
+ * included (e.g. "/v1/executions/{id}/logs/{step*}").
+ *
  * Find the route for method and path (no query string).  On success fills
  * *m (values point into m).  Fails with GANTRY_ENOENT when no pattern
  * matches the path, GANTRY_EMETHOD when a pattern matches but not the

@@ -269,7 +269,7 @@ scalar_value(struct loader *ld, const yaml_event_t *ev)
 	bool implicit = kind == KIND_IMPLICIT;
 	const char *tname = implicit ? "" : (const char *)ev->data.scalar.tag;
 	json_t *v;
-	int64_t i;
+	int64_t i = 0;
 	double d;
 	int rc;
 

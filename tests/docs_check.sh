@@ -28,7 +28,7 @@ for o in $opts; do
 	check "option --$o in --help" "$help" "--$o"
 done
 "$top_builddir/cli/gantryctl" --help >"$help"
-opts=$(sed -n 's/^[[:space:]]*{ *"\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top_srcdir/cli/gantryctl.c")
+opts=$(sed -n 's/^[[:space:]]*{ *"\([a-z0-9-]*\)", [a-z_]*argument.*/\1/p' "$top_srcdir/cli/gantryctl.c")
 [ -n "$opts" ] || { echo "FAIL: no options found in cli/gantryctl.c"; exit 1; }
 for o in $opts; do
 	check "gantryctl option --$o" "$top_srcdir/man/gantryctl.1.in" "Fl \\-$o"
@@ -41,6 +41,7 @@ rm -f "$help"
 routes=$(sed -n 's/^[[:space:]]*{ *"\([A-Z]*\)", "\([^"]*\)", AUTH_.*/\1 \2/p' "$top_srcdir/daemon/api.c")
 [ -n "$routes" ] || { echo "FAIL: no routes found in daemon/api.c"; exit 1; }
 echo "$routes" | while read -r m p; do
+	p=$(printf %s "$p" | sed 's/\*}/}/g')
 	grep -qF -- ".It Li $m $p" "$top_srcdir/man/gantryd.8.in" ||
 	    echo "FAIL: route $m $p not documented in gantryd.8.in"
 done >"${TMPDIR:-/tmp}/gantry-docs.$$"

@@ -65,6 +65,7 @@ t_write_config() {
 		echo "listen: 127.0.0.1:0"
 		echo "database: \"$PG_CONN\""
 		echo "log_level: debug"
+		echo "state_dir: $T_DIR/state"
 		[ "$(id -u)" -eq 0 ] && echo "allow_root: true"
 		echo "tokens:"
 		echo "  - {name: admin, sha256: $(t_token_hash admin-token), roles: [admin]}"
@@ -78,14 +79,17 @@ t_write_config() {
 # wait for the listen line; sets GANTRYD_PID, PORT, URL.
 t_start_gantryd() {
 	local conf=$1 i
-	: >"$T_DIR/gantryd.log"
+	PORT=
+	touch "$T_DIR/gantryd.log"
+	local from=$(($(wc -l <"$T_DIR/gantryd.log") + 1))
 	# GANTRYD_WRAPPER: e.g. valgrind (make check-valgrind)
 	${GANTRYD_WRAPPER:-} "$GANTRYD" --config "$conf" --foreground \
 	    >>"$T_DIR/gantryd.log" 2>&1 &
 	GANTRYD_PID=$!
 	for i in $(seq 1 300); do
-		PORT=$(sed -n 's/.*event=http.listen addr=[^ ]* port=\([0-9]*\).*/\1/p' \
-		    "$T_DIR/gantryd.log" | head -n1)
+		PORT=$(tail -n +"$from" "$T_DIR/gantryd.log" |
+		    sed -n 's/.*event=http.listen addr=[^ ]* port=\([0-9]*\).*/\1/p' |
+		    head -n1)
 		[ -n "$PORT" ] && break
 		kill -0 "$GANTRYD_PID" 2>/dev/null || break
 		sleep 0.1

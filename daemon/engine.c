@@ -1,0 +1,1988 @@
+/*
+ * engine.c - the durable execution engine (engine.h).
+ *
+ * Flow of one event:
+ *   input (hook outcome, timer, API request, scheduler decision)
+ *     -> exec_step() on the execution in memory (pure)
+ *     -> the event and its intents wait in the execution's pending lists
+ *     -> at the end of the loop turn, flush(): the pending events,
+ *        snapshots and target versions of EVERY execution that moved go
+ *        into one SQL statement (one transaction, one WAL flush)
+ *     -> once committed: the intents run (spawn hooks, kill hooks, arm
+ *        timers, ask the scheduler), API callers get their answer.
+ * Nothing runs before the transition that asked for it is committed; a
+ * failed batch is put back in front of the pending lists, in order, and
+ * sent again when the database is back.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+
+#include "gantryd.h"
+#include "hookrun.h"
+#include "log.h"
+#include "pg.h"
+#include "pipeline_set.h"
+#include "pipelines.h"
+#include "waves.h"
+#include "window.h"
+
+#define ENGINE_STUCK_CHECK_S 5
+#define ENGINE_CAPTURE (1024 * 1024)
+#define ENGINE_MAX_HOOKS 64
+
+struct eng_exec;
+
+/* A pipeline version, compiled and expanded; shared by its executions. */
+struct eng_def {
+	char *pipeline;
+	int version;
+	struct pipeline *p;
+	struct stage *stages;
+	size_t nstages;
+	char *dir; /* hooks and calendars are relative to it */
+	unsigned refs;
+	struct eng_def *next;
+};
+
+struct eng_timer {
+	char *name;
+	struct event *ev;
+	struct eng_exec *owner;
+	struct eng_timer *next;
+};
+
+struct eng_hook {
+	char *step;
+	int attempt;
+	bool notify; /* fire and forget: no outcome fed back */
+	struct hook *h;
+	struct eng_exec *owner;
+	char *out_path; /* build: $GANTRY_OUT */
+	struct eng_hook *next;
+};
+
+/* An API caller waiting for the execution's next commit. */
+struct eng_waiter {
+	engine_reply_cb cb;
+	void *arg;
+	int status;
+	struct eng_waiter *next;
+};
+
+struct eng_exec {
+	struct engine *eng;
+	struct exec *x;
+	struct eng_def *def;
+	struct exec_def xdef;
+	json_t *pend_events; /* [{execution, seq, kind, data}] */
+	json_t *pend_versions; /* [{pipeline, target, version, execution}] */
+	struct exec_intents pend_intents;
+	struct eng_waiter *pend_waiters;
+	/* the batch in flight */
+	json_t *fl_events, *fl_versions;
+	struct exec_intents fl_intents;
+	struct eng_waiter *fl_waiters;
+	bool in_flight;
+	bool broken; /* a batch was refused by the database: stopped */
+	struct eng_timer *timers;
+	struct eng_hook *hooks;
+	bool waiting; /* asked for its stage (IN_WAIT_STAGE) */
+	bool starting; /* stage-may-start decided, versions loading */
+	int64_t held_stage; /* index of the stage slot it holds, -1 none */
+	struct eng_exec *next;
+};
+
+struct engine {
+	struct gantryd *d;
+	struct eng_exec *execs;
+	struct eng_def *defs;
+	struct hookrun *hr;
+	struct event *ev_flush, *ev_sched, *ev_stuck, *ev_wake;
+	bool flushing;
+	bool loaded;
+	bool loading;
+	unsigned stuck;
+	uint64_t transitions, batches;
+	int64_t wake_at; /* ms of the scheduler's next window check */
+	char *state_dir;
+};
+
+static void flush_soon(struct engine *e);
+static void sched_soon(struct engine *e);
+static void run_intents(struct eng_exec *ee, struct exec_intents *in);
+static void apply(struct eng_exec *ee, const struct exec_event *ev);
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- definitions ----------------------------------------------------------- */
+
+static void
+def_unref(struct engine *e, struct eng_def *def)
+{
+	struct eng_def **pp;
+
+	if (def == NULL || --def->refs > 0)
+		return;
+	for (pp = &e->defs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == def) {
+			*pp = def->next;
+			break;
+		}
+	stages_free(def->stages, def->nstages);
+	pipeline_free(def->p);
+	free(def->pipeline);
+	free(def->dir);
+	free(def);
+}
+
+static struct eng_def *
+def_find(struct engine *e, const char *pipeline, int version)
+{
+	for (struct eng_def *def = e->defs; def != NULL; def = def->next)
+		if (def->version == version &&
+		    strcmp(def->pipeline, pipeline) == 0) {
+			def->refs++;
+			return def;
+		}
+	return NULL;
+}
+
+/* Compile a stored definition (canonical JSON) into a shared def. */
+static struct eng_def *
+def_from_text(struct engine *e, const char *pipeline, int version,
+    const char *json_text, const char *source_file, char *why, size_t len)
+{
+	struct eng_def *def = def_find(e, pipeline, version);
+	struct pipeline_compiled c;
+	struct gantry_error err;
+	char path[1024];
+	const char *slash;
+
+	if (def != NULL)
+		return def;
+	if (source_file != NULL)
+		snprintf(path, sizeof(path), "%s", source_file);
+	else
+		snprintf(path, sizeof(path), "%s/%s.json",
+		    e->d->cfg->pipelines_dir, pipeline);
+	if (pipeline_compile_text(path, json_text, strlen(json_text), false,
+	        NULL, 0, NULL, &pipelines_io, &c) != 0 ||
+	    c.p == NULL) {
+		snprintf(why, len,
+		    "stored definition of %s version %d does not "
+		    "compile: %s",
+		    pipeline, version,
+		    c.diag.n ? c.diag.msgs[0] : "out of memory");
+		pipeline_compiled_clear(&c, 1);
+		return NULL;
+	}
+	def = calloc(1, sizeof(*def));
+	if (def == NULL) {
+		pipeline_compiled_clear(&c, 1);
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	def->pipeline = strdup(pipeline);
+	def->version = version;
+	def->p = c.p;
+	c.p = NULL;
+	pipeline_compiled_clear(&c, 1);
+	slash = strrchr(path, '/');
+	def->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	if (waves_expand(def->p, &def->stages, &def->nstages, &err) < 0) {
+		snprintf(why, len, "%s", err.msg);
+		pipeline_free(def->p);
+		free(def->pipeline);
+		free(def->dir);
+		free(def);
+		return NULL;
+	}
+	def->refs = 1;
+	def->next = e->defs;
+	e->defs = def;
+	return def;
+}
+
+/* --- executions in memory ---------------------------------------------- */
+
+static struct eng_exec *
+exec_find(struct engine *e, int64_t id)
+{
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next)
+		if (ee->x->id == id)
+			return ee;
+	return NULL;
+}
+
+static struct eng_exec *
+ee_new(struct engine *e, struct exec *x, struct eng_def *def)
+{
+	struct eng_exec *ee = calloc(1, sizeof(*ee));
+
+	if (ee == NULL)
+		return NULL;
+	ee->eng = e;
+	ee->x = x;
+	ee->def = def;
+	ee->xdef.p = def->p;
+	ee->xdef.stages = def->stages;
+	ee->xdef.nstages = def->nstages;
+	ee->pend_events = json_array();
+	ee->pend_versions = json_array();
+	ee->held_stage = -1;
+	ee->next = e->execs;
+	e->execs = ee;
+	return ee;
+}
+
+static void
+timer_free(struct eng_timer *t)
+{
+	event_free(t->ev);
+	free(t->name);
+	free(t);
+}
+
+static void
+waiters_reply(struct eng_waiter *w, int status, struct eng_exec *ee)
+{
+	while (w != NULL) {
+		struct eng_waiter *next = w->next;
+		json_t *body = ee ? exec_to_json(ee->x) : NULL;
+
+		if (status >= 300) {
+			json_decref(body);
+			body = json_pack("{s:{s:s, s:s, s:[]}}", "error",
+			    "code", "unavailable", "message",
+			    "the transition could not be stored", "details");
+		}
+		w->cb(status >= 300 ? status : w->status, body, w->arg);
+		free(w);
+		w = next;
+	}
+}
+
+/* Release the stage slot and target locks of ee (held_stage). */
+static void
+release_stage(struct eng_exec *ee)
+{
+	if (ee->held_stage < 0)
+		return;
+	ee->held_stage = -1;
+	sched_soon(ee->eng);
+}
+
+static void
+ee_free(struct eng_exec *ee)
+{
+	struct engine *e = ee->eng;
+	struct eng_exec **pp;
+
+	for (pp = &e->execs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == ee) {
+			*pp = ee->next;
+			break;
+		}
+	while (ee->timers != NULL) {
+		struct eng_timer *t = ee->timers;
+
+		ee->timers = t->next;
+		timer_free(t);
+	}
+	for (struct eng_hook *h = ee->hooks; h != NULL; h = h->next)
+		h->owner = NULL; /* outcomes of dying hooks are dropped */
+	waiters_reply(ee->pend_waiters, 503, NULL);
+	waiters_reply(ee->fl_waiters, 503, NULL);
+	json_decref(ee->pend_events);
+	json_decref(ee->pend_versions);
+	json_decref(ee->fl_events);
+	json_decref(ee->fl_versions);
+	exec_intents_clear(&ee->pend_intents);
+	exec_intents_clear(&ee->fl_intents);
+	exec_free(ee->x);
+	def_unref(e, ee->def);
+	free(ee);
+}
+
+/* --- applying events --------------------------------------------------- */
+
+/* Move every intent of src to the end of dst. */
+static int
+intents_append(struct exec_intents *dst, struct exec_intents *src)
+{
+	if (src->n == 0)
+		return 0;
+	if (dst->n + src->n > dst->cap) {
+		size_t cap = dst->n + src->n + 8;
+		struct exec_intent *v = realloc(dst->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		dst->v = v;
+		dst->cap = cap;
+	}
+	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+	dst->n += src->n;
+	src->n = 0;
+	return 0;
+}
+
+/*
+ * Apply one event: the machine moves, the event and the intents wait for
+ * the next flush.  Target versions to record in the same transaction are
+ * taken from IN_SET_VERSION intents now.
+ */
+static int
+apply_status(
+    struct eng_exec *ee, const struct exec_event *ev, struct gantry_error *err)
+{
+	struct exec_intents out = {0};
+	json_t *rec;
+
+	if (ee->broken)
+		return gantry_error_set(err, GANTRY_EUNAVAIL,
+		    "execution %" PRId64 " is stopped: a transition could "
+		    "not be stored (see the log)",
+		    ee->x->id);
+	if (exec_step(ee->x, &ee->xdef, ev, now_ms(), &out, err) < 0) {
+		exec_intents_clear(&out);
+		return -1;
+	}
+	rec = json_pack("{s:I, s:I, s:s, s:o}", "execution",
+	    (json_int_t)ee->x->id, "seq", (json_int_t)ee->x->seq, "kind",
+	    exec_event_name(ev->kind), "data", exec_event_to_json(ev));
+	json_array_append_new(ee->pend_events, rec);
+	for (size_t i = 0; i < out.n; i++) {
+		const struct exec_intent *in = &out.v[i];
+
+		if (in->kind != IN_SET_VERSION)
+			continue;
+		json_array_append_new(ee->pend_versions,
+		    json_pack("{s:s, s:s, s:s?, s:I}", "pipeline",
+		        ee->x->pipeline, "target", in->target, "version",
+		        in->version, "execution", (json_int_t)ee->x->id));
+	}
+	if (intents_append(&ee->pend_intents, &out) < 0) {
+		exec_intents_clear(&out);
+		return gantry_error_set(err, GANTRY_ENOMEM, "out of memory");
+	}
+	exec_intents_clear(&out);
+	ee->eng->transitions++;
+	flush_soon(ee->eng);
+	return 0;
+}
+
+static void
+apply(struct eng_exec *ee, const struct exec_event *ev)
+{
+	struct gantry_error err;
+
+	if (apply_status(ee, ev, &err) < 0 && err.code != GANTRY_ECONFLICT)
+		log_warn("engine.event_refused",
+		    "execution=%" PRId64 " event=%s error=\"%s\"", ee->x->id,
+		    exec_event_name(ev->kind), err.msg);
+}
+
+/* --- group commit ------------------------------------------------------- */
+
+static const char flush_sql[] =
+    "WITH ev AS ("
+    " INSERT INTO execution_events (execution, seq, kind, data, at)"
+    " SELECT (e->>'execution')::bigint, (e->>'seq')::bigint, e->>'kind',"
+    "  (e->'data')::jsonb, now()"
+    " FROM json_array_elements($1::json) AS e"
+    " ON CONFLICT (execution, seq) DO NOTHING RETURNING 1),"
+    " up AS ("
+    " UPDATE executions AS x SET snapshot = (s->'snapshot')::jsonb,"
+    "  state = s->>'state', last_seq = (s->>'seq')::bigint,"
+    "  reason = s->>'reason',"
+    "  artifact_sha256 = coalesce(s->>'artifact_sha256', x.artifact_sha256),"
+    "  updated_at = now(),"
+    "  finished_at = CASE WHEN (s->>'finished')::boolean"
+    "   THEN coalesce(x.finished_at, now()) END"
+    " FROM json_array_elements($2::json) AS s"
+    " WHERE x.id = (s->>'id')::bigint AND x.last_seq < (s->>'seq')::bigint"
+    " RETURNING 1),"
+    " tv AS ("
+    " INSERT INTO target_versions (pipeline, target, version, execution,"
+    "  updated_at)"
+    " SELECT t->>'pipeline', t->>'target', t->>'version',"
+    "  (t->>'execution')::bigint, now()"
+    " FROM json_array_elements($3::json) AS t"
+    " ON CONFLICT (pipeline, target) DO UPDATE SET"
+    "  version = EXCLUDED.version, execution = EXCLUDED.execution,"
+    "  updated_at = now() RETURNING 1)"
+    " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up),"
+    " (SELECT count(*) FROM tv)";
+
+/* Keep only the last version per (pipeline, target): one statement may
+ * not update a row twice. */
+static void
+versions_dedupe(json_t *all)
+{
+	size_t n = json_array_size(all);
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_array_get(all, i);
+
+		for (size_t j = i + 1; j < n; j++) {
+			json_t *b = json_array_get(all, j);
+
+			if (json_equal(json_object_get(a, "pipeline"),
+			        json_object_get(b, "pipeline")) &&
+			    json_equal(json_object_get(a, "target"),
+			        json_object_get(b, "target"))) {
+				json_array_remove(all, i);
+				n--;
+				i--;
+				break;
+			}
+		}
+	}
+}
+
+static void
+flush_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct engine *e = arg;
+	bool ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+	bool refused = res != NULL && !ok;
+	struct eng_exec *ee, *next;
+
+	e->flushing = false;
+	if (ok)
+		e->batches++;
+	else
+		log_warn("engine.flush_failed", "error=\"%s\" retry=%s",
+		    errmsg ? errmsg : "no result", refused ? "no" : "yes");
+	for (ee = e->execs; ee != NULL; ee = next) {
+		struct exec_intents in = {0};
+		struct eng_waiter *w;
+
+		next = ee->next;
+		if (!ee->in_flight)
+			continue;
+		ee->in_flight = false;
+		if (!ok) {
+			/* Put the batch back in front, in order. */
+			json_array_extend(ee->fl_events, ee->pend_events);
+			json_decref(ee->pend_events);
+			ee->pend_events = ee->fl_events;
+			json_array_extend(ee->fl_versions, ee->pend_versions);
+			json_decref(ee->pend_versions);
+			ee->pend_versions = ee->fl_versions;
+			ee->fl_events = ee->fl_versions = NULL;
+			(void)intents_append(
+			    &ee->fl_intents, &ee->pend_intents);
+			exec_intents_clear(&ee->pend_intents);
+			ee->pend_intents = ee->fl_intents;
+			memset(&ee->fl_intents, 0, sizeof(ee->fl_intents));
+			w = ee->fl_waiters;
+			if (w != NULL) {
+				while (w->next != NULL)
+					w = w->next;
+				w->next = ee->pend_waiters;
+				ee->pend_waiters = ee->fl_waiters;
+			}
+			ee->fl_waiters = NULL;
+			if (refused) {
+				/* Not a connection problem: a bug or a
+				 * constraint.  Stop this execution loudly
+				 * rather than loop. */
+				ee->broken = true;
+				waiters_reply(ee->pend_waiters, 503, ee);
+				ee->pend_waiters = NULL;
+				log_err("engine.execution_stopped",
+				    "execution=%" PRId64 " error=\"%s\"",
+				    ee->x->id, errmsg ? errmsg : "");
+			}
+			continue;
+		}
+		json_decref(ee->fl_events);
+		json_decref(ee->fl_versions);
+		ee->fl_events = ee->fl_versions = NULL;
+		in = ee->fl_intents;
+		memset(&ee->fl_intents, 0, sizeof(ee->fl_intents));
+		w = ee->fl_waiters;
+		ee->fl_waiters = NULL;
+		run_intents(ee, &in);
+		exec_intents_clear(&in);
+		free(in.v);
+		waiters_reply(w, 0, ee);
+	}
+	/* Executions that ended and have nothing left in memory go. */
+	for (ee = e->execs; ee != NULL; ee = next) {
+		next = ee->next;
+		if (exec_is_terminal(ee->x->state) && !ee->in_flight &&
+		    json_array_size(ee->pend_events) == 0 &&
+		    ee->hooks == NULL && ee->timers == NULL &&
+		    ee->pend_waiters == NULL) {
+			release_stage(ee);
+			ee_free(ee);
+		}
+	}
+	if (ok)
+		flush_soon(e);
+}
+
+static void
+flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	json_t *events, *snaps, *versions;
+	char *s_ev = NULL, *s_sn = NULL, *s_ve = NULL;
+	const char *params[3];
+	size_t n = 0;
+
+	if (e->flushing || !e->d->schema_current || !pg_is_up(e->d->pg))
+		return; /* engine_db_ready() flushes again */
+	events = json_array();
+	snaps = json_array();
+	versions = json_array();
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next) {
+		struct exec *x = ee->x;
+		json_t *snap;
+
+		if (ee->in_flight || ee->broken ||
+		    json_array_size(ee->pend_events) == 0)
+			continue;
+		ee->in_flight = true;
+		ee->fl_events = ee->pend_events;
+		ee->fl_versions = ee->pend_versions;
+		ee->pend_events = json_array();
+		ee->pend_versions = json_array();
+		ee->fl_intents = ee->pend_intents;
+		memset(&ee->pend_intents, 0, sizeof(ee->pend_intents));
+		ee->fl_waiters = ee->pend_waiters;
+		ee->pend_waiters = NULL;
+		json_array_extend(events, ee->fl_events);
+		json_array_extend(versions, ee->fl_versions);
+		snap = exec_to_json(x);
+		json_array_append_new(snaps,
+		    json_pack("{s:I, s:s, s:I, s:s?, s:s?, s:b, s:o}", "id",
+		        (json_int_t)x->id, "state", exec_state_name(x->state),
+		        "seq", (json_int_t)x->seq, "reason", x->reason,
+		        "artifact_sha256", x->artifact_sha256, "finished",
+		        exec_is_terminal(x->state), "snapshot", snap));
+		n++;
+	}
+	if (n == 0) {
+		json_decref(events);
+		json_decref(snaps);
+		json_decref(versions);
+		return;
+	}
+	versions_dedupe(versions);
+	s_ev = json_dumps(events, JSON_COMPACT);
+	s_sn = json_dumps(snaps, JSON_COMPACT);
+	s_ve = json_dumps(versions, JSON_COMPACT);
+	json_decref(events);
+	json_decref(snaps);
+	json_decref(versions);
+	params[0] = s_ev;
+	params[1] = s_sn;
+	params[2] = s_ve;
+	e->flushing = true;
+	if (s_ev == NULL || s_sn == NULL || s_ve == NULL ||
+	    pg_query(e->d->pg, flush_sql, 3, params, flush_done, e) < 0)
+		flush_done(NULL, "database unavailable", e);
+	free(s_ev);
+	free(s_sn);
+	free(s_ve);
+}
+
+static void
+flush_soon(struct engine *e)
+{
+	event_active(e->ev_flush, EV_TIMEOUT, 0);
+}
+
+/* --- hooks -------------------------------------------------------------- */
+
+static char *
+envvar(const char *k, const char *v)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s=%s", k, v ? v : "") < 0)
+		return NULL;
+	return s;
+}
+
+static void hook_done(struct hook *h, const struct hook_result *r, void *arg);
+static void hook_started(struct hook *h, pid_t pid, void *arg);
+
+/* Hash and store a built artifact: the file at path. */
+static int
+store_artifact(struct eng_exec *ee, const char *path, char sha[65], char **uri,
+    char *why, size_t len)
+{
+	unsigned char md[32], buf[65536];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char dst[PATH_MAX];
+	int in = -1, out = -1, rc = -1;
+	ssize_t n;
+	int64_t size = 0;
+
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || ctx == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		snprintf(why, len, "the build left no artifact at %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	snprintf(dst, sizeof(dst), "%s/artifacts/.incoming-%" PRId64,
+	    ee->eng->state_dir, ee->x->id);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		snprintf(why, len, "cannot write %s: %s", dst, strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1 ||
+		    write(out, buf, (size_t)n) != n) {
+			snprintf(why, len, "cannot store the artifact");
+			goto out;
+		}
+		size += n;
+	}
+	if (n < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
+		snprintf(why, len, "cannot read the artifact");
+		goto out;
+	}
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", md[i]);
+	{
+		char final[PATH_MAX];
+
+		snprintf(final, sizeof(final), "%s/artifacts/%s",
+		    ee->eng->state_dir, sha);
+		if (rename(dst, final) < 0) {
+			snprintf(why, len, "cannot store the artifact: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (asprintf(uri, "file://%s", final) < 0)
+			goto out;
+	}
+	log_info("artifact.stored",
+	    "execution=%" PRId64 " sha256=%s bytes=%" PRId64, ee->x->id, sha,
+	    size);
+	rc = 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+static void
+run_hook(struct eng_exec *ee, const struct exec_intent *in)
+{
+	struct engine *e = ee->eng;
+	const struct pipeline_hook *ph = NULL;
+	struct hook_spec spec;
+	char *env[24];
+	size_t ne = 0;
+	char attempt[16], idbuf[24], label[512], path[PATH_MAX];
+	const char *cmd = in->hook;
+	struct eng_hook *eh;
+	bool notify = in->kind == IN_NOTIFY;
+	int64_t timeout = in->timeout_ms;
+
+	if (cmd != NULL && strchr(cmd, '/') == NULL) {
+		ph = pipeline_hook_find(ee->def->p, cmd);
+		if (ph == NULL) {
+			if (!notify)
+				log_warn("hook.undefined",
+				    "execution=%" PRId64 " hook=%s", ee->x->id,
+				    cmd);
+			return;
+		}
+		cmd = ph->command;
+		if (timeout == 0)
+			timeout = ph->timeout_ms;
+	}
+	if (cmd == NULL)
+		return;
+	if (timeout == 0)
+		timeout = ee->def->p->hook_timeout_ms;
+	if (cmd[0] == '/')
+		snprintf(path, sizeof(path), "%s", cmd);
+	else
+		snprintf(path, sizeof(path), "%s/%s", ee->def->dir, cmd);
+	eh = calloc(1, sizeof(*eh));
+	if (eh == NULL)
+		return;
+	eh->step = strdup(in->step ? in->step : "notify");
+	eh->attempt = in->attempt;
+	eh->notify = notify;
+	eh->owner = ee;
+	snprintf(
+	    attempt, sizeof(attempt), "%d", in->attempt > 0 ? in->attempt : 1);
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, ee->x->id);
+	env[ne++] = envvar("PATH",
+	    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	env[ne++] = envvar("HOME", e->state_dir);
+	env[ne++] = envvar("GANTRY_EXECUTION", idbuf);
+	env[ne++] = envvar("GANTRY_PIPELINE", ee->x->pipeline);
+	env[ne++] = envvar("GANTRY_STAGE", in->stage);
+	env[ne++] = envvar("GANTRY_GROUP", in->group);
+	env[ne++] = envvar("GANTRY_TARGET", in->target);
+	env[ne++] = envvar("GANTRY_ACTION",
+	    in->action ? in->action : (notify ? "notify" : ""));
+	env[ne++] = envvar("GANTRY_REVISION", ee->x->revision);
+	env[ne++] = envvar("GANTRY_ARTIFACT", ee->x->artifact_uri);
+	env[ne++] = envvar("GANTRY_ARTIFACT_SHA256", ee->x->artifact_sha256);
+	env[ne++] = envvar("GANTRY_VERSION",
+	    in->version ? in->version : ee->x->artifact_sha256);
+	env[ne++] = envvar("GANTRY_PREVIOUS_VERSION", in->previous);
+	env[ne++] = envvar("GANTRY_ATTEMPT", attempt);
+	env[ne++] = envvar("GANTRY_STEP", eh->step);
+	if (notify)
+		env[ne++] = envvar("GANTRY_REASON", in->reason);
+	if (in->action != NULL && strcmp(in->action, "build") == 0) {
+		char out[PATH_MAX];
+
+		snprintf(out, sizeof(out), "%s/builds/%" PRId64 "-%d.out",
+		    e->state_dir, ee->x->id, in->attempt);
+		eh->out_path = strdup(out);
+		env[ne++] = envvar("GANTRY_OUT", out);
+	}
+	env[ne] = NULL;
+	snprintf(label, sizeof(label), "%" PRId64 " %s#%d", ee->x->id, eh->step,
+	    in->attempt);
+	memset(&spec, 0, sizeof(spec));
+	spec.path = path;
+	spec.cwd = ee->def->dir;
+	spec.env = env;
+	spec.timeout_ms = timeout;
+	spec.label = label;
+	eh->next = ee->hooks;
+	ee->hooks = eh;
+	eh->h = hookrun_start(e->hr, &spec, hook_done, hook_started, eh);
+	for (size_t i = 0; i < ne; i++)
+		free(env[i]);
+	if (eh->h == NULL)
+		log_err("hook.start_failed", "label=\"%s\"", label);
+}
+
+static void
+hook_unlink(struct eng_hook *eh)
+{
+	struct eng_exec *ee = eh->owner;
+	struct eng_hook **pp;
+
+	if (ee == NULL)
+		return;
+	for (pp = &ee->hooks; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == eh) {
+			*pp = eh->next;
+			break;
+		}
+}
+
+static void
+hook_started(struct hook *h, pid_t pid, void *arg)
+{
+	struct eng_hook *eh = arg;
+	char idbuf[24], att[16], pidbuf[16];
+	const char *params[4];
+	static const char sql[] =
+	    "INSERT INTO hook_runs (execution, step, attempt, pid)"
+	    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+	if (eh->owner == NULL || eh->notify)
+		return;
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, eh->owner->x->id);
+	snprintf(att, sizeof(att), "%d", eh->attempt);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
+	params[0] = idbuf;
+	params[1] = eh->step;
+	params[2] = att;
+	params[3] = pidbuf;
+	if (pg_query(eh->owner->eng->d->pg, sql, 4, params, NULL, NULL) < 0)
+		log_debug("hook.pid_not_recorded", "step=%s", eh->step);
+}
+
+/* Keep the hook's output with the step (bounded by the capture size). */
+static void
+store_output(
+    struct eng_exec *ee, struct eng_hook *eh, const struct hook_result *r)
+{
+	static const char sql[] =
+	    "WITH o AS (INSERT INTO hook_outputs (execution, step, attempt,"
+	    " stream, content, truncated, exit_status, started_at, finished_at)"
+	    " VALUES ($1, $2, $3, 'stdout', $4::bytea, $5, $8,"
+	    "  to_timestamp($9::bigint / 1000.0), to_timestamp($10::bigint / "
+	    "1000.0)),"
+	    " ($1, $2, $3, 'stderr', $6::bytea, $7, $8,"
+	    "  to_timestamp($9::bigint / 1000.0), to_timestamp($10::bigint / "
+	    "1000.0))"
+	    " ON CONFLICT DO NOTHING RETURNING 1)"
+	    " UPDATE hook_runs SET finished_at = now()"
+	    " WHERE execution = $1 AND step = $2 AND attempt = $3";
+	char idbuf[24], att[16], st[16], t0[24], t1[24];
+	char *out = NULL, *err = NULL;
+	const char *params[10];
+
+	out = malloc(r->out_len * 2 + 3);
+	err = malloc(r->err_len * 2 + 3);
+	if (out == NULL || err == NULL) {
+		free(out);
+		free(err);
+		return;
+	}
+	/* Hex bytea literals: no escaping problems for binary output. */
+	memcpy(out, "\\x", 2);
+	for (size_t i = 0; i < r->out_len; i++)
+		snprintf(out + 2 + 2 * i, 3, "%02x", (unsigned char)r->out[i]);
+	out[2 + 2 * r->out_len] = '\0';
+	memcpy(err, "\\x", 2);
+	for (size_t i = 0; i < r->err_len; i++)
+		snprintf(err + 2 + 2 * i, 3, "%02x", (unsigned char)r->err[i]);
+	err[2 + 2 * r->err_len] = '\0';
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, ee->x->id);
+	snprintf(att, sizeof(att), "%d", eh->attempt > 0 ? eh->attempt : 1);
+	snprintf(st, sizeof(st), "%d", r->status);
+	snprintf(t0, sizeof(t0), "%" PRId64, r->started_ms);
+	snprintf(t1, sizeof(t1), "%" PRId64, r->finished_ms);
+	params[0] = idbuf;
+	params[1] = eh->step;
+	params[2] = att;
+	params[3] = out;
+	params[4] = r->out_truncated ? "true" : "false";
+	params[5] = err;
+	params[6] = r->err_truncated ? "true" : "false";
+	params[7] = st;
+	params[8] = t0;
+	params[9] = t1;
+	if (pg_query(ee->eng->d->pg, sql, 10, params, NULL, NULL) < 0)
+		log_warn("hook.output_not_stored",
+		    "execution=%" PRId64 " step=%s", ee->x->id, eh->step);
+	free(out);
+	free(err);
+}
+
+static void
+hook_done(struct hook *h, const struct hook_result *r, void *arg)
+{
+	struct eng_hook *eh = arg;
+	struct eng_exec *ee = eh->owner;
+	struct exec_event ev;
+	char sha[65] = "", why[512] = "";
+	char *uri = NULL;
+
+	hook_unlink(eh);
+	if (ee == NULL || eh->notify)
+		goto out;
+	store_output(ee, eh, r);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = r->timed_out ? EV_HOOK_TIMED_OUT : EV_HOOK_FINISHED;
+	ev.step = eh->step;
+	ev.attempt = eh->attempt;
+	ev.status = r->status;
+	if (r->status < 0 && r->why != NULL)
+		log_warn("hook.spawn_failed",
+		    "execution=%" PRId64 " step=%s why=\"%s\"", ee->x->id,
+		    eh->step, r->why);
+	if (eh->out_path != NULL && r->status == 0 && !r->timed_out) {
+		if (store_artifact(
+		        ee, eh->out_path, sha, &uri, why, sizeof(why)) < 0) {
+			log_warn("artifact.failed",
+			    "execution=%" PRId64 " why=\"%s\"", ee->x->id, why);
+			ev.status = 1;
+			ev.reason = why;
+		} else {
+			static const char sql[] =
+			    "INSERT INTO artifacts (sha256, uri) VALUES ($1, "
+			    "$2)"
+			    " ON CONFLICT (sha256) DO NOTHING";
+			const char *params[2] = {sha, uri};
+
+			/* Queued ahead of the flush on the same connection:
+			 * the row exists when the snapshot names it. */
+			if (pg_query(
+			        ee->eng->d->pg, sql, 2, params, NULL, NULL) < 0)
+				log_warn(
+				    "artifact.not_recorded", "sha256=%s", sha);
+			ev.artifact_sha256 = sha;
+			ev.artifact_uri = uri;
+		}
+	}
+	apply(ee, &ev);
+out:
+	free(uri);
+	free(eh->step);
+	free(eh->out_path);
+	free(eh);
+}
+
+static struct eng_hook *
+hook_find(struct eng_exec *ee, const char *step)
+{
+	for (struct eng_hook *h = ee->hooks; h != NULL; h = h->next)
+		if (!h->notify && strcmp(h->step, step) == 0)
+			return h;
+	return NULL;
+}
+
+/* --- timers --------------------------------------------------------------- */
+
+static void
+timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct eng_timer *t = arg;
+	struct eng_exec *ee = t->owner;
+	struct eng_timer **pp;
+	struct exec_event ev;
+
+	for (pp = &ee->timers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_TIMER_FIRED;
+	ev.timer = t->name;
+	apply(ee, &ev);
+	timer_free(t);
+}
+
+static void
+timer_cancel(struct eng_exec *ee, const char *name)
+{
+	struct eng_timer **pp;
+
+	for (pp = &ee->timers; *pp != NULL; pp = &(*pp)->next)
+		if (strcmp((*pp)->name, name) == 0) {
+			struct eng_timer *t = *pp;
+
+			*pp = t->next;
+			timer_free(t);
+			return;
+		}
+}
+
+static void
+timer_arm(struct eng_exec *ee, const char *name, int64_t deadline)
+{
+	struct eng_timer *t;
+	int64_t wait = deadline - now_ms();
+	struct timeval tv;
+
+	timer_cancel(ee, name);
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return;
+	t->name = strdup(name);
+	t->owner = ee;
+	t->ev = evtimer_new(ee->eng->d->base, timer_fired, t);
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	evtimer_add(t->ev, &tv);
+	t->next = ee->timers;
+	ee->timers = t;
+}
+
+/* --- intents ---------------------------------------------------------- */
+
+static void
+run_intents(struct eng_exec *ee, struct exec_intents *in)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		struct exec_intent *it = &in->v[i];
+		struct eng_hook *h;
+
+		switch (it->kind) {
+		case IN_RUN_HOOK:
+		case IN_NOTIFY:
+			run_hook(ee, it);
+			break;
+		case IN_KILL_HOOK:
+			h = hook_find(ee, it->step);
+			if (h != NULL && h->h != NULL)
+				hookrun_kill(h->h);
+			break;
+		case IN_ARM_TIMER:
+			timer_arm(ee, it->timer, it->deadline);
+			break;
+		case IN_CANCEL_TIMER:
+			timer_cancel(ee, it->timer);
+			break;
+		case IN_WAIT_STAGE:
+			ee->waiting = true;
+			sched_soon(ee->eng);
+			break;
+		case IN_SET_VERSION:
+			break; /* written with the transition */
+		case IN_FINISHED:
+			log_info("execution.finished",
+			    "execution=%" PRId64 " pipeline=%s state=%s",
+			    ee->x->id, ee->x->pipeline,
+			    exec_state_name(ee->x->state));
+			ee->waiting = false;
+			release_stage(ee);
+			break;
+		}
+	}
+	/* A stage that ended frees its slot for the next execution. */
+	if (ee->held_stage >= 0 &&
+	    ((size_t)ee->held_stage != ee->x->stage ||
+	        exec_is_terminal(ee->x->state)))
+		release_stage(ee);
+}
+
+/* --- scheduler ----------------------------------------------------------- */
+
+/* Does another execution hold stage name of pipeline (its slot)? */
+static struct eng_exec *
+slot_holder(struct engine *e, const struct eng_exec *me, const char *stage)
+{
+	for (struct eng_exec *o = e->execs; o != NULL; o = o->next) {
+		if (o == me || o->held_stage < 0 ||
+		    strcmp(o->x->pipeline, me->x->pipeline) != 0)
+			continue;
+		if (strcmp(o->x->stages[o->held_stage].name, stage) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* Another pipeline's execution holding a stage that shares a target. */
+static struct eng_exec *
+target_holder(struct engine *e, const struct eng_exec *me,
+    const struct exec_stage *st, const char **target)
+{
+	for (struct eng_exec *o = e->execs; o != NULL; o = o->next) {
+		const struct exec_stage *os;
+
+		if (o == me || o->held_stage < 0 ||
+		    strcmp(o->x->pipeline, me->x->pipeline) == 0)
+			continue;
+		os = &o->x->stages[o->held_stage];
+		for (size_t i = 0; i < st->ntargets; i++)
+			for (size_t j = 0; j < os->ntargets; j++)
+				if (strcmp(st->targets[i].name,
+				        os->targets[j].name) == 0) {
+					*target = st->targets[i].name;
+					return o;
+				}
+	}
+	return NULL;
+}
+
+struct start_job {
+	struct engine *e;
+	int64_t id;
+};
+
+static void
+versions_loaded(PGresult *res, const char *errmsg, void *arg)
+{
+	struct start_job *job = arg;
+	struct eng_exec *ee = exec_find(job->e, job->id);
+	const char **names = NULL, **vers = NULL;
+	struct exec_event ev;
+	int n = 0;
+
+	free(job);
+	if (ee == NULL)
+		return;
+	ee->starting = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		/* Try again when the database answers. */
+		ee->held_stage = -1;
+		ee->waiting = true;
+		sched_soon(ee->eng);
+		return;
+	}
+	n = PQntuples(res);
+	names = calloc((size_t)n + 1, sizeof(*names));
+	vers = calloc((size_t)n + 1, sizeof(*vers));
+	for (int i = 0; names && vers && i < n; i++) {
+		names[i] = PQgetvalue(res, i, 0);
+		vers[i] = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_STAGE_MAY_START;
+	ev.target_names = names;
+	ev.target_versions = vers;
+	ev.ntarget_versions = names && vers ? (size_t)n : 0;
+	ee->waiting = false;
+	apply(ee, &ev);
+	free(names);
+	free(vers);
+}
+
+static bool
+blockers_equal(const struct exec *x, const struct exec_blocker *b, size_t n)
+{
+	if (x->state != EXEC_BLOCKED || x->nblockers != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(x->blockers[i].kind, b[i].kind) != 0 ||
+		    strcmp(x->blockers[i].reason, b[i].reason) != 0)
+			return false;
+	return true;
+}
+
+static void
+block(struct eng_exec *ee, const char *kind, const char *reason, int64_t until)
+{
+	struct exec_blocker b = {(char *)kind, (char *)reason, until};
+	struct exec_event ev;
+
+	if (blockers_equal(ee->x, &b, 1))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_BLOCKED;
+	ev.blockers = &b;
+	ev.nblockers = 1;
+	apply(ee, &ev);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	e->wake_at = 0;
+	sched_soon(e);
+}
+
+static void
+wake_at(struct engine *e, int64_t when)
+{
+	int64_t wait;
+	struct timeval tv;
+
+	if (e->wake_at != 0 && e->wake_at <= when)
+		return;
+	e->wake_at = when;
+	wait = when - now_ms();
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	evtimer_add(e->ev_wake, &tv);
+}
+
+/* Decide for one waiting execution: supersede, block, or start. */
+static void
+sched_one(struct engine *e, struct eng_exec *ee)
+{
+	struct exec *x = ee->x;
+	const struct stage *st;
+	const struct exec_stage *xst;
+	const struct windows *w[2];
+	struct eng_exec *o;
+	struct gantry_error err;
+	const char *target = NULL;
+	char reason[512];
+	bool open = true;
+
+	if (x->stage >= x->nstages || exec_is_terminal(x->state) ||
+	    ee->in_flight || json_array_size(ee->pend_events) > 0)
+		return; /* decide on committed state only */
+	st = &ee->def->stages[x->stage];
+	xst = &x->stages[x->stage];
+	/* supersede: a newer execution waits for the first stage too */
+	if (ee->def->p->concurrency == CONCURRENCY_SUPERSEDE && x->stage == 0 &&
+	    !x->stage_started) {
+		for (o = e->execs; o != NULL; o = o->next) {
+			if (o != ee && o->x->id > x->id && o->waiting &&
+			    o->x->stage == 0 && !o->x->stage_started &&
+			    strcmp(o->x->pipeline, x->pipeline) == 0) {
+				struct exec_event ev;
+				char by[96];
+
+				memset(&ev, 0, sizeof(ev));
+				ev.kind = EV_SUPERSEDED;
+				ev.other = o->x->id;
+				snprintf(by, sizeof(by),
+				    "superseded by execution %" PRId64,
+				    o->x->id);
+				ev.reason = by;
+				ee->waiting = false;
+				apply(ee, &ev);
+				return;
+			}
+		}
+	}
+	o = slot_holder(e, ee, xst->name);
+	if (o != NULL) {
+		snprintf(reason, sizeof(reason),
+		    "stage %s is occupied by execution %" PRId64, xst->name,
+		    o->x->id);
+		block(ee, "queue", reason, 0);
+		return;
+	}
+	/* queue: an older execution waiting for the same stage goes first */
+	for (o = e->execs; o != NULL; o = o->next)
+		if (o != ee && o->waiting && o->x->id < x->id &&
+		    o->x->stage < o->x->nstages &&
+		    !exec_is_terminal(o->x->state) &&
+		    strcmp(o->x->pipeline, x->pipeline) == 0 &&
+		    strcmp(o->x->stages[o->x->stage].name, xst->name) == 0) {
+			snprintf(reason, sizeof(reason),
+			    "waiting behind execution %" PRId64 " for stage %s",
+			    o->x->id, xst->name);
+			block(ee, "queue", reason, 0);
+			return;
+		}
+	o = target_holder(e, ee, xst, &target);
+	if (o != NULL) {
+		snprintf(reason, sizeof(reason),
+		    "target %s is busy: execution %" PRId64 " of pipeline %s "
+		    "holds it",
+		    target, o->x->id, o->x->pipeline);
+		block(ee, "busy", reason, 0);
+		return;
+	}
+	w[0] = &ee->def->p->windows;
+	w[1] = &st->windows;
+	if (window_is_open(w, 2, now_ms() / 1000, &open, reason, sizeof(reason),
+	        &err) < 0) {
+		snprintf(reason, sizeof(reason),
+		    "windows cannot be evaluated: "
+		    "%s",
+		    err.msg);
+		block(ee, "window", reason, 0);
+		return;
+	}
+	if (!open) {
+		int64_t when = 0;
+
+		if (window_next_open(w, 2, now_ms() / 1000, &when, &err) == 0) {
+			wake_at(e, when * 1000);
+			block(ee, "window", reason, when * 1000);
+		} else {
+			block(ee, "window", reason, 0);
+		}
+		return;
+	}
+	/* Start: hold the slot and the targets, read their versions. */
+	{
+		static const char sql[] =
+		    "SELECT t.name, v.version FROM unnest($2::text[]) AS "
+		    "t(name)"
+		    " LEFT JOIN target_versions v"
+		    " ON v.pipeline = $1 AND v.target = t.name";
+		struct start_job *job = calloc(1, sizeof(*job));
+		json_t *arr = json_array();
+		char *list, *lit;
+		const char *params[2];
+		size_t len = 3;
+
+		for (size_t i = 0; i < xst->ntargets; i++)
+			len += strlen(xst->targets[i].name) * 2 + 4;
+		lit = malloc(len);
+		if (job == NULL || lit == NULL) {
+			free(job);
+			free(lit);
+			json_decref(arr);
+			return;
+		}
+		/* A PostgreSQL array literal: {"a","b"} with " and \
+		 * escaped. */
+		list = lit;
+		*list++ = '{';
+		for (size_t i = 0; i < xst->ntargets; i++) {
+			if (i)
+				*list++ = ',';
+			*list++ = '"';
+			for (const char *c = xst->targets[i].name; *c; c++) {
+				if (*c == '"' || *c == '\\')
+					*list++ = '\\';
+				*list++ = *c;
+			}
+			*list++ = '"';
+		}
+		*list++ = '}';
+		*list = '\0';
+		json_decref(arr);
+		job->e = e;
+		job->id = x->id;
+		params[0] = x->pipeline;
+		params[1] = lit;
+		ee->held_stage = (int64_t)x->stage;
+		ee->starting = true;
+		ee->waiting = false;
+		if (pg_query(e->d->pg, sql, 2, params, versions_loaded, job) <
+		    0)
+			versions_loaded(NULL, "database unavailable", job);
+		free(lit);
+	}
+}
+
+static void
+sched(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct eng_exec **order;
+	size_t n = 0, k = 0;
+
+	if (!e->d->schema_current)
+		return;
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next)
+		n++;
+	order = calloc(n ? n : 1, sizeof(*order));
+	if (order == NULL)
+		return;
+	/* Oldest first, so queues keep their order. */
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next)
+		if (ee->waiting && !ee->starting)
+			order[k++] = ee;
+	for (size_t i = 1; i < k; i++)
+		for (size_t j = i;
+		     j > 0 && order[j - 1]->x->id > order[j]->x->id; j--) {
+			struct eng_exec *t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+	for (size_t i = 0; i < k; i++)
+		if (order[i]->waiting && !order[i]->starting &&
+		    exec_find(e, order[i]->x->id) == order[i])
+			sched_one(e, order[i]);
+	free(order);
+}
+
+static void
+sched_soon(struct engine *e)
+{
+	event_active(e->ev_sched, EV_TIMEOUT, 0);
+}
+
+/* --- stuck detection -------------------------------------------------------- */
+
+static void
+stuck_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	unsigned stuck = 0;
+
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next) {
+		const struct exec *x = ee->x;
+
+		if (exec_is_terminal(x->state) || ee->in_flight ||
+		    json_array_size(ee->pend_events) > 0 || ee->timers ||
+		    ee->hooks || ee->waiting || ee->starting ||
+		    x->state == EXEC_PAUSED || x->state == EXEC_BLOCKED)
+			continue;
+		stuck++;
+		log_err("execution.stuck",
+		    "execution=%" PRId64 " state=%s stage=%zu", x->id,
+		    exec_state_name(x->state), x->stage);
+	}
+	e->stuck = stuck;
+}
+
+/* --- startup: resume what was running ---------------------------------- */
+
+static void
+kill_leftovers(PGresult *res, const char *errmsg, void *arg)
+{
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return;
+	for (int i = 0; i < PQntuples(res); i++) {
+		pid_t pid = (pid_t)atoi(PQgetvalue(res, i, 0));
+
+		if (pid > 1)
+			hookrun_kill_group(pid);
+	}
+}
+
+static void
+loaded(PGresult *res, const char *errmsg, void *arg)
+{
+	struct engine *e = arg;
+	int n;
+
+	e->loading = false;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warn("engine.load_failed", "error=\"%s\"",
+		    errmsg ? errmsg : "no result");
+		return; /* engine_db_ready() tries again */
+	}
+	e->loaded = true;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		json_error_t jerr;
+		struct gantry_error err;
+		json_t *snap = json_loads(PQgetvalue(res, i, 1), 0, &jerr);
+		struct exec *x = snap ? exec_from_json(snap, &err) : NULL;
+		char why[512];
+		struct eng_def *def;
+		struct eng_exec *ee;
+		struct exec_event ev;
+
+		json_decref(snap);
+		if (x == NULL) {
+			log_err("engine.snapshot_invalid", "execution=%s",
+			    PQgetvalue(res, i, 0));
+			continue;
+		}
+		def = def_from_text(e, x->pipeline, x->pipeline_version,
+		    PQgetvalue(res, i, 2),
+		    PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3), why,
+		    sizeof(why));
+		if (def == NULL) {
+			log_err("engine.definition_invalid",
+			    "execution=%" PRId64 " error=\"%s\"", x->id, why);
+			exec_free(x);
+			continue;
+		}
+		ee = ee_new(e, x, def);
+		if (ee == NULL) {
+			exec_free(x);
+			def_unref(e, def);
+			continue;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EV_RESTARTED;
+		apply(ee, &ev);
+		log_info("execution.resumed",
+		    "execution=%" PRId64 " pipeline=%s state=%s", x->id,
+		    x->pipeline, exec_state_name(x->state));
+	}
+	flush_soon(e);
+}
+
+void
+engine_db_ready(struct engine *e)
+{
+	static const char leftovers[] =
+	    "SELECT r.pid FROM hook_runs r JOIN executions x"
+	    " ON x.id = r.execution WHERE r.finished_at IS NULL"
+	    " AND x.finished_at IS NULL";
+	static const char load[] =
+	    "SELECT x.id, x.snapshot::text, v.definition::text, p.source_file"
+	    " FROM executions x JOIN pipeline_versions v"
+	    " ON v.pipeline = x.pipeline AND v.version = x.pipeline_version"
+	    " JOIN pipelines p ON p.name = x.pipeline"
+	    " WHERE x.finished_at IS NULL ORDER BY x.id";
+
+	if (!e->loaded && !e->loading) {
+		e->loading = true;
+		if (pg_query(e->d->pg, leftovers, 0, NULL, kill_leftovers, e) <
+		        0 ||
+		    pg_query(e->d->pg, load, 0, NULL, loaded, e) < 0)
+			e->loading = false;
+	}
+	flush_soon(e);
+	sched_soon(e);
+}
+
+/* --- API ------------------------------------------------------------------ */
+
+static void
+reply_error(engine_reply_cb cb, void *arg, int status, const char *code,
+    const char *msg)
+{
+	cb(status,
+	    json_pack("{s:{s:s, s:s, s:[]}}", "error", "code", code, "message",
+	        msg, "details"),
+	    arg);
+}
+
+static void
+wait_commit(struct eng_exec *ee, int status, engine_reply_cb cb, void *arg)
+{
+	struct eng_waiter *w = calloc(1, sizeof(*w)), **pp;
+
+	if (w == NULL) {
+		reply_error(cb, arg, 500, "internal", "out of memory");
+		return;
+	}
+	w->cb = cb;
+	w->arg = arg;
+	w->status = status;
+	for (pp = &ee->pend_waiters; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = w;
+	flush_soon(ee->eng);
+}
+
+struct trigger_job {
+	struct engine *e;
+	struct eng_def *def;
+	char *pipeline, *revision, *uri, *sha, *sig;
+	int version;
+	engine_reply_cb cb;
+	void *arg;
+};
+
+static void
+trigger_job_free(struct trigger_job *j)
+{
+	free(j->pipeline);
+	free(j->revision);
+	free(j->uri);
+	free(j->sha);
+	free(j->sig);
+	free(j);
+}
+
+static void
+existing_loaded(PGresult *res, const char *errmsg, void *arg)
+{
+	struct trigger_job *j = arg;
+	json_error_t jerr;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1)
+		reply_error(j->cb, j->arg, 503, "unavailable",
+		    errmsg ? errmsg : "cannot read the execution");
+	else
+		j->cb(200, json_loads(PQgetvalue(res, 0, 0), 0, &jerr), j->arg);
+	def_unref(j->e, j->def);
+	trigger_job_free(j);
+}
+
+static void
+inserted(PGresult *res, const char *errmsg, void *arg)
+{
+	struct trigger_job *j = arg;
+	struct engine *e = j->e;
+	struct exec *x;
+	struct eng_exec *ee;
+	int64_t id;
+	json_t *rec;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "cannot create the execution: %s",
+		    errmsg ? errmsg : "no result");
+		reply_error(j->cb, j->arg, res ? 500 : 503,
+		    res ? "internal" : "unavailable", msg);
+		def_unref(e, j->def);
+		trigger_job_free(j);
+		return;
+	}
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (PQgetvalue(res, 0, 1)[0] != 't') {
+		/* A known Idempotency-Key: answer with that execution. */
+		struct eng_exec *live = exec_find(e, id);
+		char idbuf[24];
+		const char *params[1] = {idbuf};
+
+		if (live != NULL) {
+			j->cb(200, exec_to_json(live->x), j->arg);
+			def_unref(e, j->def);
+			trigger_job_free(j);
+			return;
+		}
+		snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+		if (pg_query(e->d->pg,
+		        "SELECT snapshot::text FROM executions WHERE id = $1",
+		        1, params, existing_loaded, j) < 0)
+			existing_loaded(NULL, "database unavailable", j);
+		return;
+	}
+	x = exec_new(id,
+	    &(struct exec_def){j->def->p, j->def->stages, j->def->nstages},
+	    j->pipeline, j->version, j->revision, j->uri, j->sha, j->sig,
+	    now_ms());
+	ee = x ? ee_new(e, x, j->def) : NULL;
+	if (ee == NULL) {
+		exec_free(x);
+		def_unref(e, j->def);
+		reply_error(j->cb, j->arg, 500, "internal", "out of memory");
+		trigger_job_free(j);
+		return;
+	}
+	/* exec_new counts as the "triggered" event, seq 1. */
+	rec = json_pack("{s:I, s:I, s:s, s:{s:s}}", "execution", (json_int_t)id,
+	    "seq", (json_int_t)x->seq, "kind", "triggered", "data", "kind",
+	    "triggered");
+	json_array_append_new(ee->pend_events, rec);
+	e->transitions++;
+	log_info("execution.triggered",
+	    "execution=%" PRId64 " pipeline=%s version=%d revision=%s", id,
+	    x->pipeline, x->pipeline_version, x->revision);
+	{
+		/* The machine asks for its first stage from exec_new's
+		 * state: the daemon asks on its behalf. */
+		struct exec_intent wait;
+
+		memset(&wait, 0, sizeof(wait));
+		wait.kind = IN_WAIT_STAGE;
+		if (ee->pend_intents.n == ee->pend_intents.cap) {
+			size_t cap = ee->pend_intents.cap + 4;
+			struct exec_intent *v =
+			    realloc(ee->pend_intents.v, cap * sizeof(*v));
+
+			if (v != NULL) {
+				ee->pend_intents.v = v;
+				ee->pend_intents.cap = cap;
+			}
+		}
+		if (ee->pend_intents.n < ee->pend_intents.cap)
+			ee->pend_intents.v[ee->pend_intents.n++] = wait;
+	}
+	wait_commit(ee, 201, j->cb, j->arg);
+	trigger_job_free(j);
+}
+
+void
+engine_trigger(struct engine *e, const struct engine_trigger *t,
+    engine_reply_cb cb, void *arg)
+{
+	static const char sql[] =
+	    "WITH a AS (INSERT INTO artifacts (sha256, uri, signature)"
+	    " SELECT $5, $6, $7 WHERE $5::text IS NOT NULL"
+	    " ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
+	    " ins AS (INSERT INTO executions (pipeline, pipeline_version,"
+	    " revision, artifact_sha256, triggered_by, idempotency_key, reason,"
+	    " snapshot)"
+	    " SELECT $1, $2::int, $3, $5, $4, $8, $9, '{}'::jsonb"
+	    " FROM (SELECT count(*) FROM a) AS force_a"
+	    " ON CONFLICT (pipeline, idempotency_key)"
+	    " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id),"
+	    " au AS (INSERT INTO audit_log (actor, action, object, reason, "
+	    "data)"
+	    " SELECT $4, 'execution.trigger', $1, $9,"
+	    " jsonb_build_object('execution', id, 'revision', $3::text)"
+	    " FROM ins RETURNING 1)"
+	    " SELECT id, true, (SELECT count(*) FROM au) FROM ins"
+	    " UNION ALL SELECT id, false, 0 FROM executions"
+	    " WHERE $8::text IS NOT NULL AND pipeline = $1"
+	    " AND idempotency_key = $8 AND NOT EXISTS (SELECT 1 FROM ins)";
+	const struct pipeline *p;
+	struct trigger_job *j;
+	char vbuf[16];
+	const char *params[9];
+	int version = 0;
+	char why[512];
+
+	if (!e->d->schema_current || !pg_is_up(e->d->pg)) {
+		reply_error(
+		    cb, arg, 503, "unavailable", "database unavailable");
+		return;
+	}
+	p = pipelines_current(e->d->pipelines, t->pipeline, &version);
+	if (p == NULL || version == 0) {
+		snprintf(why, sizeof(why),
+		    "no pipeline named \"%s\" with a stored good version",
+		    t->pipeline);
+		reply_error(cb, arg, 404, "not_found", why);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		reply_error(cb, arg, 500, "internal", "out of memory");
+		return;
+	}
+	j->e = e;
+	j->cb = cb;
+	j->arg = arg;
+	j->version = version;
+	j->pipeline = strdup(t->pipeline);
+	j->revision = strdup(t->revision);
+	j->uri = t->artifact_uri ? strdup(t->artifact_uri) : NULL;
+	j->sha = t->artifact_sha256 ? strdup(t->artifact_sha256) : NULL;
+	j->sig = t->artifact_signature ? strdup(t->artifact_signature) : NULL;
+	/* The definition the execution runs: the stored current version. */
+	{
+		const char *file =
+		    pipelines_file_of(e->d->pipelines, t->pipeline);
+		json_t *doc = pipelines_get_json(e->d->pipelines, t->pipeline);
+		char *text = doc
+		    ? json_dumps(json_object_get(doc, "definition"),
+		          JSON_SORT_KEYS | JSON_COMPACT)
+		    : NULL;
+
+		j->def = text ? def_from_text(e, t->pipeline, version, text,
+		                    file, why, sizeof(why))
+		              : NULL;
+		free(text);
+		json_decref(doc);
+	}
+	if (j->def == NULL) {
+		reply_error(cb, arg, 500, "internal", why);
+		trigger_job_free(j);
+		return;
+	}
+	snprintf(vbuf, sizeof(vbuf), "%d", version);
+	params[0] = t->pipeline;
+	params[1] = vbuf;
+	params[2] = t->revision;
+	params[3] = t->actor;
+	params[4] = t->artifact_sha256;
+	params[5] = t->artifact_uri;
+	params[6] = t->artifact_signature;
+	params[7] = t->idempotency_key;
+	params[8] = t->reason;
+	if (pg_query(e->d->pg, sql, 9, params, inserted, j) < 0)
+		inserted(NULL, "database unavailable", j);
+}
+
+static void
+request_apply(struct eng_exec *ee, enum exec_event_kind kind, const char *actor,
+    const char *reason, engine_reply_cb cb, void *arg)
+{
+	struct engine *e = ee->eng;
+	struct exec_event ev;
+	struct gantry_error err;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.actor = actor;
+	ev.reason = reason;
+	if (apply_status(ee, &ev, &err) < 0) {
+		reply_error(cb, arg, gantry_err_http_status(err.code),
+		    gantry_err_name(err.code), err.msg);
+		return;
+	}
+	{
+		static const char sql[] = "INSERT INTO audit_log (actor, "
+		                          "action, object, reason, data)"
+		                          " VALUES ($1, $2, $3, $4, NULL)";
+		char action[64], object[32];
+		const char *params[4] = {actor, action, object, reason};
+
+		snprintf(action, sizeof(action), "execution.%s",
+		    exec_event_name(kind));
+		snprintf(object, sizeof(object), "%" PRId64, ee->x->id);
+		if (pg_query(e->d->pg, sql, 4, params, NULL, NULL) < 0)
+			log_warn("audit.write_failed", "action=%s", action);
+	}
+	wait_commit(ee, 202, cb, arg);
+}
+
+struct revive_job {
+	struct engine *e;
+	int64_t id;
+	enum exec_event_kind kind;
+	char *actor, *reason;
+	engine_reply_cb cb;
+	void *arg;
+};
+
+/* A finished execution read back from the database: a rollback of a
+ * succeeded one brings it back to life; anything else is a conflict. */
+static void
+revived(PGresult *res, const char *errmsg, void *arg)
+{
+	struct revive_job *j = arg;
+	struct engine *e = j->e;
+	struct eng_exec *ee;
+	struct gantry_error err;
+	json_error_t jerr;
+	struct exec *x = NULL;
+	struct eng_def *def;
+	json_t *snap;
+	char msg[600];
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		reply_error(j->cb, j->arg, 503, "unavailable",
+		    errmsg ? errmsg : "database unavailable");
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		snprintf(msg, sizeof(msg), "no execution %" PRId64, j->id);
+		reply_error(j->cb, j->arg, 404, "not_found", msg);
+		goto out;
+	}
+	if ((ee = exec_find(e, j->id)) != NULL) {
+		/* It came back meanwhile (a restart resumed it). */
+		request_apply(ee, j->kind, j->actor, j->reason, j->cb, j->arg);
+		goto out;
+	}
+	snap = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+	x = snap ? exec_from_json(snap, &err) : NULL;
+	json_decref(snap);
+	if (x == NULL) {
+		reply_error(j->cb, j->arg, 500, "internal",
+		    "the stored snapshot does not load");
+		goto out;
+	}
+	if (j->kind != EV_ROLLBACK || x->state != EXEC_SUCCEEDED) {
+		snprintf(msg, sizeof(msg),
+		    "execution %" PRId64 " is %s: %s is not possible", j->id,
+		    exec_state_name(x->state), exec_event_name(j->kind));
+		reply_error(j->cb, j->arg, 409, "conflict", msg);
+		exec_free(x);
+		goto out;
+	}
+	def = def_from_text(e, x->pipeline, x->pipeline_version,
+	    PQgetvalue(res, 0, 1),
+	    PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), msg,
+	    sizeof(msg));
+	ee = def ? ee_new(e, x, def) : NULL;
+	if (ee == NULL) {
+		if (def != NULL)
+			def_unref(e, def);
+		exec_free(x);
+		reply_error(j->cb, j->arg, 500, "internal", msg);
+		goto out;
+	}
+	request_apply(ee, j->kind, j->actor, j->reason, j->cb, j->arg);
+out:
+	free(j->actor);
+	free(j->reason);
+	free(j);
+}
+
+void
+engine_request(struct engine *e, int64_t id, enum exec_event_kind kind,
+    const char *actor, const char *reason, engine_reply_cb cb, void *arg)
+{
+	static const char sql[] =
+	    "SELECT x.snapshot::text, v.definition::text, p.source_file"
+	    " FROM executions x JOIN pipeline_versions v"
+	    " ON v.pipeline = x.pipeline AND v.version = x.pipeline_version"
+	    " JOIN pipelines p ON p.name = x.pipeline WHERE x.id = $1";
+	struct eng_exec *ee = exec_find(e, id);
+	struct revive_job *j;
+	char idbuf[24];
+	const char *params[1] = {idbuf};
+
+	if (ee != NULL) {
+		request_apply(ee, kind, actor, reason, cb, arg);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		reply_error(cb, arg, 500, "internal", "out of memory");
+		return;
+	}
+	j->e = e;
+	j->id = id;
+	j->kind = kind;
+	j->actor = actor ? strdup(actor) : NULL;
+	j->reason = reason ? strdup(reason) : NULL;
+	j->cb = cb;
+	j->arg = arg;
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+	if (pg_query(e->d->pg, sql, 1, params, revived, j) < 0)
+		revived(NULL, "database unavailable", j);
+}
+
+json_t *
+engine_tree(struct engine *e, int64_t id)
+{
+	struct eng_exec *ee = exec_find(e, id);
+
+	return ee ? exec_to_json(ee->x) : NULL;
+}
+
+unsigned
+engine_live(const struct engine *e)
+{
+	unsigned n = 0;
+
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next)
+		n++;
+	return n;
+}
+
+unsigned
+engine_stuck(const struct engine *e)
+{
+	return e->stuck;
+}
+
+unsigned
+engine_hooks_running(const struct engine *e)
+{
+	return hookrun_running(e->hr);
+}
+
+uint64_t
+engine_transitions(const struct engine *e)
+{
+	return e->transitions;
+}
+
+uint64_t
+engine_batches(const struct engine *e)
+{
+	return e->batches;
+}
+
+/* --- lifetime --------------------------------------------------------------- */
+
+struct engine *
+engine_new(struct gantryd *d)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	struct timeval tv = {ENGINE_STUCK_CHECK_S, 0};
+	char path[PATH_MAX];
+
+	if (e == NULL)
+		return NULL;
+	e->d = d;
+	e->state_dir = strdup(d->cfg->state_dir);
+	e->hr =
+	    hookrun_new(d->base, (unsigned)d->cfg->max_hooks, ENGINE_CAPTURE);
+	e->ev_flush = event_new(d->base, -1, 0, flush, e);
+	e->ev_sched = event_new(d->base, -1, 0, sched, e);
+	e->ev_wake = evtimer_new(d->base, wake_cb, e);
+	e->ev_stuck = event_new(d->base, -1, EV_PERSIST, stuck_check, e);
+	if (e->state_dir == NULL || e->hr == NULL || e->ev_flush == NULL ||
+	    e->ev_sched == NULL || e->ev_wake == NULL || e->ev_stuck == NULL) {
+		engine_free(e);
+		return NULL;
+	}
+	event_add(e->ev_stuck, &tv);
+	snprintf(path, sizeof(path), "%s/artifacts", e->state_dir);
+	(void)mkdir(e->state_dir, 0750);
+	(void)mkdir(path, 0750);
+	snprintf(path, sizeof(path), "%s/builds", e->state_dir);
+	(void)mkdir(path, 0750);
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	while (e->execs != NULL)
+		ee_free(e->execs);
+	hookrun_free(e->hr);
+	if (e->ev_flush)
+		event_free(e->ev_flush);
+	if (e->ev_sched)
+		event_free(e->ev_sched);
+	if (e->ev_wake)
+		event_free(e->ev_wake);
+	if (e->ev_stuck)
+		event_free(e->ev_stuck);
+	while (e->defs != NULL) {
+		e->defs->refs = 1;
+		def_unref(e, e->defs);
+	}
+	free(e->state_dir);
+	free(e);
+}

@@ -1,0 +1,68 @@
+/*
+ * engine.h - the durable execution engine: drives lib/exec.h's pure state
+ * machine from the loop, persists every transition (event + snapshot) to
+ * PostgreSQL before carrying out its intents, group-committing the
+ * transitions of every execution that moved in one loop turn into one
+ * statement (one transaction, one WAL flush), runs hooks (hookrun.h),
+ * arms timers, schedules stages (one execution per stage of a pipeline;
+ * queue or supersede; targets shared between pipelines are never touched
+ * by two at once; windows block a stage from starting), and picks up every
+ * non-terminal execution after a restart.
+ */
+#ifndef GANTRYD_ENGINE_H
+#define GANTRYD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "exec.h"
+
+struct gantryd;
+struct engine;
+
+struct engine *engine_new(struct gantryd *d);
+void engine_free(struct engine *e);
+
+/* The database is up and migrated: load and resume executions (once),
+ * and flush whatever waits. */
+void engine_db_ready(struct engine *e);
+
+/* Called with (http status, body) once the request is done: the body is
+ * a new reference the callback takes. */
+typedef void (*engine_reply_cb)(int status, json_t *body, void *arg);
+
+struct engine_trigger {
+	const char *pipeline;
+	const char *revision;
+	const char *artifact_uri, *artifact_sha256, *artifact_signature;
+	const char *reason;
+	const char *actor;
+	const char *idempotency_key;
+};
+
+/* Create an execution of the pipeline's current version; replies 201 with
+ * the tree once its first transition is committed (200 and the existing
+ * execution for a known Idempotency-Key; 404/409/422/503 with a reason). */
+void engine_trigger(struct engine *e, const struct engine_trigger *t,
+    engine_reply_cb cb, void *arg);
+
+/* abort / rollback / pause / resume: 202 with the tree once committed;
+ * 409 when the state does not allow it; 404 unknown. */
+void engine_request(struct engine *e, int64_t id, enum exec_event_kind kind,
+    const char *actor, const char *reason, engine_reply_cb cb, void *arg);
+
+/* The tree of a live execution (new reference), or NULL when it is not in
+ * memory (finished long ago: read it from the database). */
+json_t *engine_tree(struct engine *e, int64_t id);
+
+/* Gauges for /metrics. */
+unsigned engine_live(const struct engine *e);
+unsigned engine_stuck(const struct engine *e);
+unsigned engine_hooks_running(const struct engine *e);
+uint64_t engine_transitions(const struct engine *e);
+uint64_t engine_batches(const struct engine *e);
+
+#endif /* GANTRYD_ENGINE_H */

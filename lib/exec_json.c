@@ -1,0 +1,697 @@
+/*
+ * exec_json.c - executions and their events as JSON (exec.h), exactly as
+ * /tmp/gantry-design/exec-json.md lays them out: the snapshot is the API
+ * tree and what execution rows store; events are execution_events.data.
+ * Decoding is strict (every key of the snapshot, of the right type, with
+ * known state names) and never trusts its input.
+ */
+#include "exec.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- encoding -------------------------------------------------------------- */
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+target_to_json(const struct exec_target *t)
+{
+	return json_pack("{s:o, s:o, s:s, s:b, s:o, s:i, s:i, s:b, s:b, "
+	                 "s:I, s:I}",
+	    "name", str_or_null(t->name), "group", str_or_null(t->group),
+	    "state", target_state_name(t->state), "touched", t->touched,
+	    "previous", str_or_null(t->previous), "deploy_attempts",
+	    t->deploy_attempts, "rollback_attempts", t->rollback_attempts,
+	    "hook_running", t->hook_running, "kill_sent", t->kill_sent,
+	    "started_at", (json_int_t)t->started_at, "finished_at",
+	    (json_int_t)t->finished_at);
+}
+
+static json_t *
+stage_to_json(const struct exec_stage *s)
+{
+	json_t *ts = json_array(), *o;
+
+	for (size_t i = 0; ts != NULL && i < s->ntargets; i++)
+		if (json_array_append_new(ts, target_to_json(&s->targets[i])) <
+		    0) {
+			json_decref(ts);
+			return NULL;
+		}
+	if (ts == NULL)
+		return NULL;
+	o = json_pack("{s:o, s:s, s:i, s:b, s:I, s:i, s:b, s:I, s:I, s:o, "
+	              "s:o}",
+	    "name", str_or_null(s->name), "state", stage_state_name(s->state),
+	    "batch", s->batch, "one_box_done", s->one_box_done, "bake_until",
+	    (json_int_t)s->bake_until, "test_attempts", s->test_attempts,
+	    "test_running", s->test_running, "started_at",
+	    (json_int_t)s->started_at, "finished_at",
+	    (json_int_t)s->finished_at, "reason", str_or_null(s->reason),
+	    "targets", ts);
+	return o;
+}
+
+static json_t *
+blocker_to_json(const struct exec_blocker *b)
+{
+	return json_pack("{s:o, s:o, s:I}", "kind", str_or_null(b->kind),
+	    "reason", str_or_null(b->reason), "until", (json_int_t)b->until);
+}
+
+static json_t *
+blockers_to_json(const struct exec_blocker *b, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, blocker_to_json(&b[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+json_t *
+exec_to_json(const struct exec *x)
+{
+	json_t *stages = json_array(), *o;
+
+	for (size_t i = 0; stages != NULL && i < x->nstages; i++)
+		if (json_array_append_new(
+		        stages, stage_to_json(&x->stages[i])) < 0) {
+			json_decref(stages);
+			return NULL;
+		}
+	if (stages == NULL)
+		return NULL;
+	/* final_state: EXEC_QUEUED means none (no rollback was started) */
+	o = json_pack("{s:I, s:o, s:i, s:o, s:s, s:s, s:b, "
+	              "s:{s:o, s:o, s:o}, s:I, s:I, s:b, s:b, s:o, s:o, s:I, "
+	              "s:I, s:i, s:o, s:o}",
+	    "id", (json_int_t)x->id, "pipeline", str_or_null(x->pipeline),
+	    "pipeline_version", x->pipeline_version, "revision",
+	    str_or_null(x->revision), "state", exec_state_name(x->state),
+	    "paused_from", exec_state_name(x->paused_from), "pause_requested",
+	    x->pause_requested, "artifact", "uri", str_or_null(x->artifact_uri),
+	    "sha256", str_or_null(x->artifact_sha256), "signature",
+	    str_or_null(x->artifact_signature), "seq", (json_int_t)x->seq,
+	    "stage", (json_int_t)x->stage, "stage_started", x->stage_started,
+	    "rolling_back_all", x->rolling_back_all, "final_state",
+	    x->final_state == EXEC_QUEUED
+	        ? json_null()
+	        : json_string(exec_state_name(x->final_state)),
+	    "reason", str_or_null(x->reason), "created_at",
+	    (json_int_t)x->created_at, "finished_at",
+	    (json_int_t)x->finished_at, "notify_seq", x->notify_seq, "blockers",
+	    blockers_to_json(x->blockers, x->nblockers), "stages", stages);
+	return o;
+}
+
+/* Which fields each event kind uses (exec-json.md: only those). */
+enum {
+	F_STEP = 1 << 0,
+	F_ATTEMPT = 1 << 1,
+	F_STATUS = 1 << 2,
+	F_TIMER = 1 << 3,
+	F_ALARM = 1 << 4,
+	F_ACTOR = 1 << 5,
+	F_REASON = 1 << 6,
+	F_OTHER = 1 << 7,
+	F_ARTIFACT = 1 << 8, /* only when set */
+	F_TARGETS = 1 << 9,
+	F_BLOCKERS = 1 << 10,
+};
+
+static unsigned
+event_fields(enum exec_event_kind k)
+{
+	switch (k) {
+	case EV_TRIGGERED:
+		return F_ACTOR | F_REASON | F_ARTIFACT;
+	case EV_STAGE_MAY_START:
+		return F_TARGETS;
+	case EV_BLOCKED:
+		return F_BLOCKERS;
+	case EV_HOOK_FINISHED:
+		return F_STEP | F_ATTEMPT | F_STATUS | F_ARTIFACT;
+	case EV_HOOK_TIMED_OUT:
+		return F_STEP | F_ATTEMPT;
+	case EV_TIMER_FIRED:
+		return F_TIMER;
+	case EV_ALARM_FIRED:
+		return F_ALARM | F_REASON;
+	case EV_ALARM_CLEARED:
+		return F_ALARM;
+	case EV_ABORT:
+	case EV_ROLLBACK:
+	case EV_PAUSE:
+	case EV_RESUME:
+	case EV_REJECTED:
+		return F_ACTOR | F_REASON;
+	case EV_SUPERSEDED:
+		return F_OTHER;
+	case EV_RESTARTED:
+		return 0;
+	}
+	return 0;
+}
+
+static bool
+kind_known(int k)
+{
+	return k >= EV_TRIGGERED && k <= EV_RESTARTED;
+}
+
+json_t *
+exec_event_to_json(const struct exec_event *ev)
+{
+	unsigned f = event_fields(ev->kind);
+	json_t *o = json_object();
+	int bad = 0;
+
+	if (o == NULL || !kind_known(ev->kind)) {
+		json_decref(o);
+		return NULL;
+	}
+	bad |= json_object_set_new(
+	    o, "kind", json_string(exec_event_name(ev->kind)));
+	if (f & F_STEP)
+		bad |= json_object_set_new(o, "step", str_or_null(ev->step));
+	if (f & F_ATTEMPT)
+		bad |= json_object_set_new(
+		    o, "attempt", json_integer(ev->attempt));
+	if (f & F_STATUS)
+		bad |=
+		    json_object_set_new(o, "status", json_integer(ev->status));
+	if (f & F_TIMER)
+		bad |= json_object_set_new(o, "timer", str_or_null(ev->timer));
+	if (f & F_ALARM)
+		bad |= json_object_set_new(o, "alarm", str_or_null(ev->alarm));
+	if (f & F_ACTOR)
+		bad |= json_object_set_new(o, "actor", str_or_null(ev->actor));
+	if (f & F_REASON)
+		bad |=
+		    json_object_set_new(o, "reason", str_or_null(ev->reason));
+	if (f & F_OTHER)
+		bad |= json_object_set_new(
+		    o, "other", json_integer((json_int_t)ev->other));
+	if ((f & F_ARTIFACT) && ev->artifact_sha256 != NULL)
+		bad |= json_object_set_new(
+		    o, "artifact_sha256", json_string(ev->artifact_sha256));
+	if ((f & F_ARTIFACT) && ev->artifact_uri != NULL)
+		bad |= json_object_set_new(
+		    o, "artifact_uri", json_string(ev->artifact_uri));
+	if ((f & F_ARTIFACT) && ev->artifact_signature != NULL)
+		bad |= json_object_set_new(o, "artifact_signature",
+		    json_string(ev->artifact_signature));
+	if (f & F_TARGETS) {
+		json_t *t = json_object();
+
+		bad |= json_object_set_new(o, "targets", t);
+		for (size_t i = 0; t != NULL && i < ev->ntarget_versions; i++)
+			bad |= ev->target_names[i] == NULL ||
+			    json_object_set_new(t, ev->target_names[i],
+			        str_or_null(ev->target_versions[i]));
+	}
+	if (f & F_BLOCKERS)
+		bad |= json_object_set_new(o, "blockers",
+		    blockers_to_json(ev->blockers, ev->nblockers));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* --- decoding -------------------------------------------------------------- */
+
+/* Where in the document a value is, for error messages. */
+struct at {
+	const char *what; /* "execution", "stages[2]", ... */
+	struct gantry_error *err;
+};
+
+static int
+bad_field(const struct at *at, const char *key, const char *expected)
+{
+	return gantry_error_set(at->err, GANTRY_EINVAL, "%s: %s: expected %s",
+	    at->what, key, expected);
+}
+
+static const json_t *
+field(const json_t *o, const char *key)
+{
+	return json_is_object(o) ? json_object_get(o, key) : NULL;
+}
+
+/* A copy of a string or null member (required). */
+static int
+get_str(const struct at *at, const json_t *o, const char *key, char **out)
+{
+	const json_t *v = field(o, key);
+
+	if (json_is_null(v)) {
+		*out = NULL;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return bad_field(at, key, "a string or null");
+	if ((*out = strdup(json_string_value(v))) == NULL)
+		return gantry_error_set(
+		    at->err, GANTRY_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
+get_i64(const struct at *at, const json_t *o, const char *key, int64_t min,
+    int64_t *out)
+{
+	const json_t *v = field(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < min)
+		return bad_field(at, key, "an integer");
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+static int
+get_int(
+    const struct at *at, const json_t *o, const char *key, int min, int *out)
+{
+	int64_t v;
+
+	if (get_i64(at, o, key, min, &v) < 0)
+		return -1;
+	if (v > INT_MAX)
+		return bad_field(at, key, "an int");
+	*out = (int)v;
+	return 0;
+}
+
+static int
+get_bool(const struct at *at, const json_t *o, const char *key, bool *out)
+{
+	const json_t *v = field(o, key);
+
+	if (!json_is_boolean(v))
+		return bad_field(at, key, "true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* A state name among n, by names(i). */
+static int
+get_enum(const struct at *at, const json_t *o, const char *key,
+    const char *(*names)(int), int n, int *out)
+{
+	const json_t *v = field(o, key);
+	const char *s = json_string_value(v);
+
+	for (int i = 0; s != NULL && i < n; i++)
+		if (strcmp(names(i), s) == 0) {
+			*out = i;
+			return 0;
+		}
+	return bad_field(at, key, "a known state name");
+}
+
+static const char *
+exec_state_at(int i)
+{
+	return exec_state_name((enum exec_state)i);
+}
+
+static const char *
+stage_state_at(int i)
+{
+	return stage_state_name((enum stage_state)i);
+}
+
+static const char *
+target_state_at(int i)
+{
+	return target_state_name((enum target_state)i);
+}
+
+static const json_t *
+get_array(const struct at *at, const json_t *o, const char *key)
+{
+	const json_t *v = field(o, key);
+
+	if (!json_is_array(v)) {
+		bad_field(at, key, "an array");
+		return NULL;
+	}
+	return v;
+}
+
+static int
+target_from_json(const json_t *j, const char *where, struct exec_target *t,
+    struct gantry_error *err)
+{
+	struct at at = {where, err};
+	int st = 0;
+
+	if (!json_is_object(j))
+		return gantry_error_set(
+		    err, GANTRY_EINVAL, "%s: expected an object", where);
+	if (get_str(&at, j, "name", &t->name) < 0 ||
+	    get_str(&at, j, "group", &t->group) < 0 ||
+	    get_str(&at, j, "previous", &t->previous) < 0 ||
+	    get_enum(&at, j, "state", target_state_at, TST_ROLLED_BACK + 1,
+	        &st) < 0 ||
+	    get_bool(&at, j, "touched", &t->touched) < 0 ||
+	    get_int(&at, j, "deploy_attempts", 0, &t->deploy_attempts) < 0 ||
+	    get_int(&at, j, "rollback_attempts", 0, &t->rollback_attempts) <
+	        0 ||
+	    get_bool(&at, j, "hook_running", &t->hook_running) < 0 ||
+	    get_bool(&at, j, "kill_sent", &t->kill_sent) < 0 ||
+	    get_i64(&at, j, "started_at", 0, &t->started_at) < 0 ||
+	    get_i64(&at, j, "finished_at", 0, &t->finished_at) < 0)
+		return -1;
+	if (t->name == NULL)
+		return bad_field(&at, "name", "a string");
+	t->state = (enum target_state)st;
+	return 0;
+}
+
+static int
+stage_from_json(const json_t *j, const char *where, struct exec_stage *s,
+    struct gantry_error *err)
+{
+	struct at at = {where, err};
+	const json_t *ts;
+	int st = 0;
+
+	if (!json_is_object(j))
+		return gantry_error_set(
+		    err, GANTRY_EINVAL, "%s: expected an object", where);
+	if (get_str(&at, j, "name", &s->name) < 0 ||
+	    get_str(&at, j, "reason", &s->reason) < 0 ||
+	    get_enum(&at, j, "state", stage_state_at, SST_CANCELLED + 1, &st) <
+	        0 ||
+	    get_int(&at, j, "batch", 0, &s->batch) < 0 ||
+	    get_bool(&at, j, "one_box_done", &s->one_box_done) < 0 ||
+	    get_i64(&at, j, "bake_until", 0, &s->bake_until) < 0 ||
+	    get_int(&at, j, "test_attempts", 0, &s->test_attempts) < 0 ||
+	    get_bool(&at, j, "test_running", &s->test_running) < 0 ||
+	    get_i64(&at, j, "started_at", 0, &s->started_at) < 0 ||
+	    get_i64(&at, j, "finished_at", 0, &s->finished_at) < 0 ||
+	    (ts = get_array(&at, j, "targets")) == NULL)
+		return -1;
+	if (s->name == NULL)
+		return bad_field(&at, "name", "a string");
+	s->state = (enum stage_state)st;
+	if (json_array_size(ts) > 0) {
+		s->targets = calloc(json_array_size(ts), sizeof(*s->targets));
+		if (s->targets == NULL)
+			return gantry_error_set(
+			    err, GANTRY_ENOMEM, "out of memory");
+		s->ntargets = json_array_size(ts);
+	}
+	for (size_t i = 0; i < s->ntargets; i++) {
+		char w[96];
+
+		snprintf(w, sizeof(w), "%s.targets[%zu]", where, i);
+		if (target_from_json(
+		        json_array_get(ts, i), w, &s->targets[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+blocker_from_json(const json_t *j, const char *where, struct exec_blocker *b,
+    struct gantry_error *err)
+{
+	struct at at = {where, err};
+
+	if (!json_is_object(j))
+		return gantry_error_set(
+		    err, GANTRY_EINVAL, "%s: expected an object", where);
+	if (get_str(&at, j, "kind", &b->kind) < 0 ||
+	    get_str(&at, j, "reason", &b->reason) < 0 ||
+	    get_i64(&at, j, "until", 0, &b->until) < 0)
+		return -1;
+	if (b->kind == NULL)
+		return bad_field(&at, "kind", "a string");
+	return 0;
+}
+
+struct exec *
+exec_from_json(const json_t *j, struct gantry_error *err)
+{
+	struct at at = {"execution", err};
+	struct exec *x = NULL;
+	const json_t *art, *stages, *blockers, *fs;
+	struct at aat = {"execution.artifact", err};
+	int64_t stage;
+	int st = 0, pf = 0;
+
+	if (!json_is_object(j)) {
+		gantry_error_set(
+		    err, GANTRY_EINVAL, "execution: expected an object");
+		return NULL;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		gantry_error_set(err, GANTRY_ENOMEM, "out of memory");
+		return NULL;
+	}
+	art = field(j, "artifact");
+	if (get_i64(&at, j, "id", INT64_MIN, &x->id) < 0 ||
+	    get_str(&at, j, "pipeline", &x->pipeline) < 0 ||
+	    get_int(&at, j, "pipeline_version", INT_MIN, &x->pipeline_version) <
+	        0 ||
+	    get_str(&at, j, "revision", &x->revision) < 0 ||
+	    get_enum(&at, j, "state", exec_state_at, EXEC_SUPERSEDED + 1, &st) <
+	        0 ||
+	    get_enum(&at, j, "paused_from", exec_state_at, EXEC_SUPERSEDED + 1,
+	        &pf) < 0 ||
+	    get_bool(&at, j, "pause_requested", &x->pause_requested) < 0)
+		goto fail;
+	if (!json_is_object(art)) {
+		bad_field(&at, "artifact", "an object");
+		goto fail;
+	}
+	if (get_str(&aat, art, "uri", &x->artifact_uri) < 0 ||
+	    get_str(&aat, art, "sha256", &x->artifact_sha256) < 0 ||
+	    get_str(&aat, art, "signature", &x->artifact_signature) < 0 ||
+	    get_i64(&at, j, "seq", 0, &x->seq) < 0 ||
+	    get_i64(&at, j, "stage", 0, &stage) < 0 ||
+	    get_bool(&at, j, "stage_started", &x->stage_started) < 0 ||
+	    get_bool(&at, j, "rolling_back_all", &x->rolling_back_all) < 0 ||
+	    get_str(&at, j, "reason", &x->reason) < 0 ||
+	    get_i64(&at, j, "created_at", INT64_MIN, &x->created_at) < 0 ||
+	    get_i64(&at, j, "finished_at", INT64_MIN, &x->finished_at) < 0 ||
+	    get_int(&at, j, "notify_seq", 0, &x->notify_seq) < 0 ||
+	    (blockers = get_array(&at, j, "blockers")) == NULL ||
+	    (stages = get_array(&at, j, "stages")) == NULL)
+		goto fail;
+	x->state = (enum exec_state)st;
+	x->paused_from = (enum exec_state)pf;
+	fs = field(j, "final_state");
+	if (json_is_null(fs)) {
+		x->final_state = EXEC_QUEUED;
+	} else if (get_enum(&at, j, "final_state", exec_state_at,
+	               EXEC_SUPERSEDED + 1, &st) < 0) {
+		goto fail;
+	} else {
+		x->final_state = (enum exec_state)st;
+	}
+	if (json_array_size(blockers) > 0) {
+		x->blockers =
+		    calloc(json_array_size(blockers), sizeof(*x->blockers));
+		if (x->blockers == NULL)
+			goto nomem;
+		x->nblockers = json_array_size(blockers);
+	}
+	for (size_t i = 0; i < x->nblockers; i++) {
+		char w[64];
+
+		snprintf(w, sizeof(w), "execution.blockers[%zu]", i);
+		if (blocker_from_json(json_array_get(blockers, i), w,
+		        &x->blockers[i], err) < 0)
+			goto fail;
+	}
+	if (json_array_size(stages) > 0) {
+		x->stages = calloc(json_array_size(stages), sizeof(*x->stages));
+		if (x->stages == NULL)
+			goto nomem;
+		x->nstages = json_array_size(stages);
+	}
+	for (size_t i = 0; i < x->nstages; i++) {
+		char w[64];
+
+		snprintf(w, sizeof(w), "execution.stages[%zu]", i);
+		if (stage_from_json(
+		        json_array_get(stages, i), w, &x->stages[i], err) < 0)
+			goto fail;
+	}
+	if (x->nstages > 0 ? (uint64_t)stage >= x->nstages : stage != 0) {
+		bad_field(&at, "stage", "the index of one of its stages");
+		goto fail;
+	}
+	x->stage = (size_t)stage;
+	return x;
+nomem:
+	gantry_error_set(err, GANTRY_ENOMEM, "out of memory");
+fail:
+	exec_free(x);
+	return NULL;
+}
+
+void
+exec_event_release(struct exec_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free((void *)ev->target_names);
+	free((void *)ev->target_versions);
+	free((void *)ev->blockers);
+	memset(ev, 0, sizeof(*ev));
+}
+
+/* A borrowed string or null member, if present (absent: NULL). */
+static int
+opt_str(const struct at *at, const json_t *o, const char *key, const char **out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return bad_field(at, key, "a string or null");
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* A borrowed string member that must be there. */
+static int
+req_str(const struct at *at, const json_t *o, const char *key, const char **out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v))
+		return bad_field(at, key, "a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+event_targets(const struct at *at, const json_t *j, struct exec_event *ev)
+{
+	const json_t *t = json_object_get(j, "targets"), *v;
+	const char **names, **versions, *key;
+	size_t n = 0;
+
+	if (t == NULL)
+		return 0;
+	if (!json_is_object(t))
+		return bad_field(at, "targets", "an object");
+	if (json_object_size(t) == 0)
+		return 0;
+	names = calloc(json_object_size(t), sizeof(*names));
+	versions = calloc(json_object_size(t), sizeof(*versions));
+	ev->target_names = names;
+	ev->target_versions = versions;
+	if (names == NULL || versions == NULL)
+		return gantry_error_set(
+		    at->err, GANTRY_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)t, key, v)
+	{
+		if (!json_is_string(v) && !json_is_null(v))
+			return bad_field(at, "targets", "versions or null");
+		names[n] = key;
+		versions[n] = json_string_value(v);
+		n++;
+	}
+	ev->ntarget_versions = n;
+	return 0;
+}
+
+static int
+event_blockers(const struct at *at, const json_t *j, struct exec_event *ev)
+{
+	const json_t *a = json_object_get(j, "blockers");
+	struct exec_blocker *b;
+
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return bad_field(at, "blockers", "a non-empty array");
+	if ((b = calloc(json_array_size(a), sizeof(*b))) == NULL)
+		return gantry_error_set(
+		    at->err, GANTRY_ENOMEM, "out of memory");
+	ev->blockers = b;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const json_t *o = json_array_get(a, i);
+		const char *kind, *reason;
+		int64_t until;
+
+		if (!json_is_object(o) || req_str(at, o, "kind", &kind) < 0 ||
+		    opt_str(at, o, "reason", &reason) < 0 ||
+		    get_i64(at, o, "until", 0, &until) < 0)
+			return bad_field(at, "blockers",
+			    "[{\"kind\", \"reason\", \"until\"}]");
+		/* borrowed from j, like every string of the event */
+		b[i].kind = (char *)kind;
+		b[i].reason = (char *)reason;
+		b[i].until = until;
+	}
+	ev->nblockers = json_array_size(a);
+	return 0;
+}
+
+int
+exec_event_from_json(
+    const json_t *j, struct exec_event *ev, struct gantry_error *err)
+{
+	struct at at = {"event", err};
+	const char *kind;
+	unsigned f;
+	int k;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!json_is_object(j))
+		return gantry_error_set(
+		    err, GANTRY_EINVAL, "event: expected an object");
+	if (req_str(&at, j, "kind", &kind) < 0)
+		return -1;
+	for (k = EV_TRIGGERED; k <= EV_RESTARTED; k++)
+		if (strcmp(exec_event_name((enum exec_event_kind)k), kind) == 0)
+			break;
+	if (!kind_known(k))
+		return gantry_error_set(
+		    err, GANTRY_EINVAL, "event: unknown kind \"%s\"", kind);
+	ev->kind = (enum exec_event_kind)k;
+	f = event_fields(ev->kind);
+	if (((f & F_STEP) && req_str(&at, j, "step", &ev->step) < 0) ||
+	    ((f & F_ATTEMPT) &&
+	        get_int(&at, j, "attempt", INT_MIN, &ev->attempt) < 0) ||
+	    ((f & F_STATUS) &&
+	        get_int(&at, j, "status", INT_MIN, &ev->status) < 0) ||
+	    ((f & F_TIMER) && req_str(&at, j, "timer", &ev->timer) < 0) ||
+	    ((f & F_ALARM) && req_str(&at, j, "alarm", &ev->alarm) < 0) ||
+	    ((f & F_ACTOR) && opt_str(&at, j, "actor", &ev->actor) < 0) ||
+	    ((f & F_REASON) && opt_str(&at, j, "reason", &ev->reason) < 0) ||
+	    ((f & F_OTHER) &&
+	        get_i64(&at, j, "other", INT64_MIN, &ev->other) < 0) ||
+	    ((f & F_ARTIFACT) &&
+	        (opt_str(&at, j, "artifact_sha256", &ev->artifact_sha256) < 0 ||
+	            opt_str(&at, j, "artifact_uri", &ev->artifact_uri) < 0 ||
+	            opt_str(&at, j, "artifact_signature",
+	                &ev->artifact_signature) < 0)) ||
+	    ((f & F_TARGETS) && event_targets(&at, j, ev) < 0) ||
+	    ((f & F_BLOCKERS) && event_blockers(&at, j, ev) < 0)) {
+		exec_event_release(ev);
+		return -1;
+	}
+	return 0;
+}
