@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <event2/event.h>
 
 #include <libpq-fe.h>
 
@@ -30,8 +33,11 @@
 
 #define DB_REQUEST_DEADLINE_MS 10000
 
+struct sse;
+
 struct api_ctx {
 	struct gantryd *d;
+	struct sse *sse; /* GET .../events as text/event-stream */
 	struct route_match match;
 	const char *route_label;
 	char token_name[AUTH_NAME_MAX];
@@ -243,6 +249,8 @@ on_request(struct http_req *req, void *arg)
 	((api_handler)ctx->match.route->handler)(ctx, req);
 }
 
+static void sse_closed(struct sse *sse);
+
 static void
 on_complete(struct http_req *req, void *arg)
 {
@@ -271,6 +279,8 @@ on_complete(struct http_req *req, void *arg)
 		    ctx && ctx->token_name[0] ? ctx->token_name : "-");
 	}
 	http_req_set_data(req, NULL);
+	if (ctx != NULL && ctx->sse != NULL)
+		sse_closed(ctx->sse);
 	free(ctx);
 }
 
@@ -1073,6 +1083,258 @@ h_execution(struct api_ctx *ctx, struct http_req *req)
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
 }
 
+/* --- live event stream (SSE) -------------------------------------------- */
+
+#define SSE_KEEPALIVE_S 15
+
+struct sse {
+	struct api_ctx *ctx; /* NULL once the client is gone */
+	struct http_req *req;
+	struct gantryd *d;
+	int64_t id;
+	int64_t last_seq;
+	bool replayed;
+	bool query_pending;
+	bool ended;
+	json_t *buffered; /* live batches seen before the replay was sent */
+	struct engine_watch *watch;
+	struct event *keepalive;
+};
+
+static bool
+wants_sse(struct http_req *req)
+{
+	const char *a = http_req_header(req, "Accept");
+
+	return a != NULL && strstr(a, "text/event-stream") != NULL;
+}
+
+static void
+sse_free_if_done(struct sse *sse)
+{
+	if (sse->ctx != NULL || sse->query_pending)
+		return;
+	if (sse->watch != NULL)
+		engine_unwatch(sse->d->engine, sse->watch);
+	if (sse->keepalive != NULL)
+		event_free(sse->keepalive);
+	json_decref(sse->buffered);
+	http_req_unref(sse->req);
+	free(sse);
+}
+
+static void
+sse_closed(struct sse *sse)
+{
+	sse->ctx = NULL;
+	sse->ended = true;
+	sse_free_if_done(sse);
+}
+
+static void
+rfc3339_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One SSE message for one event; tree may be NULL. */
+static void
+sse_send(struct sse *sse, json_int_t seq, const char *kind, json_t *data,
+    const char *at, json_t *tree)
+{
+	json_t *msg = json_pack("{s:I, s:s, s:O, s:s, s:O}", "seq", seq, "kind",
+	    kind, "data", data ? data : json_null(), "at", at, "execution",
+	    tree ? tree : json_null());
+	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	char *frame = NULL;
+
+	json_decref(msg);
+	if (text != NULL &&
+	    asprintf(&frame, "id: %lld\nevent: transition\ndata: %s\n\n",
+		(long long)seq, text) > 0 &&
+	    http_stream_write(sse->req, frame, strlen(frame)) < 0)
+		sse->ended = true;
+	free(text);
+	free(frame);
+	if (seq > sse->last_seq)
+		sse->last_seq = seq;
+}
+
+static void
+sse_end(struct sse *sse)
+{
+	sse->ended = true;
+	http_stream_end(sse->req);
+}
+
+/* Live batch of committed events (or one buffered earlier). */
+static void
+sse_live(struct sse *sse, const json_t *events, const json_t *tree,
+    bool terminal)
+{
+	size_t i, last = json_array_size(events);
+	json_t *ev;
+	char at[32];
+
+	if (sse->ended)
+		return;
+	rfc3339_now(at, sizeof(at));
+	json_array_foreach(events, i, ev) {
+		json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+
+		if (seq <= sse->last_seq)
+			continue;
+		sse_send(sse, seq,
+		    json_string_value(json_object_get(ev, "kind")),
+		    json_object_get(ev, "data"), at,
+		    i + 1 == last ? (json_t *)tree : NULL);
+	}
+	if (terminal)
+		sse_end(sse);
+}
+
+static void
+sse_watch_cb(const json_t *events, const json_t *tree, bool terminal,
+    void *arg)
+{
+	struct sse *sse = arg;
+
+	if (!sse->replayed) {
+		json_array_append_new(sse->buffered,
+		    json_pack("{s:O, s:O, s:b}", "events", events, "tree",
+			tree, "terminal", terminal));
+		return;
+	}
+	sse_live(sse, events, tree, terminal);
+}
+
+static void
+sse_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct sse *sse = arg;
+	static const char ping[] = ": keepalive\n\n";
+
+	if (!sse->ended && http_stream_write(sse->req, ping, sizeof(ping) - 1) <
+	    0)
+		sse->ended = true;
+}
+
+static void
+sse_replay(PGresult *res, const char *errmsg, void *arg)
+{
+	struct sse *sse = arg;
+	json_error_t jerr;
+	json_t *events, *tree = NULL, *ev;
+	struct gantry_error err;
+	bool terminal;
+	size_t i, n;
+
+	sse->query_pending = false;
+	if (sse->ctx == NULL) {
+		sse_free_if_done(sse);
+		return;
+	}
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		http_reply_error(sse->req, res ? GANTRY_EINTERNAL :
+						 GANTRY_EUNAVAIL,
+		    errmsg ? errmsg : "query failed", NULL);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		http_reply_error(sse->req, GANTRY_ENOENT, "no such execution",
+		    NULL);
+		return;
+	}
+	if (http_stream_start(sse->req, 200, "text/event-stream") < 0)
+		return;
+	terminal = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	tree = engine_tree(sse->d->engine, sse->id);
+	if (tree == NULL) {
+		json_t *snap = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
+		struct exec *x = snap ? exec_from_json(snap, &err) : NULL;
+
+		tree = x ? exec_to_json(x) : NULL;
+		exec_free(x);
+		json_decref(snap);
+	}
+	events = json_loads(PQgetvalue(res, 0, 2), 0, &jerr);
+	n = json_array_size(events);
+	json_array_foreach(events, i, ev) {
+		sse_send(sse, json_integer_value(json_object_get(ev, "seq")),
+		    json_string_value(json_object_get(ev, "kind")),
+		    json_object_get(ev, "data"),
+		    json_string_value(json_object_get(ev, "at")),
+		    i + 1 == n ? tree : NULL);
+	}
+	json_decref(events);
+	json_decref(tree);
+	sse->replayed = true;
+	json_array_foreach(sse->buffered, i, ev)
+		sse_live(sse, json_object_get(ev, "events"),
+		    json_object_get(ev, "tree"),
+		    json_is_true(json_object_get(ev, "terminal")));
+	json_array_clear(sse->buffered);
+	if (terminal)
+		sse_end(sse);
+}
+
+static void
+sse_start(struct api_ctx *ctx, struct http_req *req, int64_t id)
+{
+	static const char sql[] =
+	    "SELECT (x.finished_at IS NOT NULL)::text, x.snapshot::text,"
+	    " coalesce(json_agg(json_build_object('seq', e.seq, 'kind', e.kind,"
+	    " 'data', e.data, 'at', to_char(e.at AT TIME ZONE 'UTC',"
+	    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) ORDER BY e.seq)"
+	    " FILTER (WHERE e.seq IS NOT NULL), '[]'::json)::text"
+	    " FROM executions x LEFT JOIN execution_events e"
+	    " ON e.execution = x.id AND e.seq > $2::bigint"
+	    " WHERE x.id = $1 GROUP BY x.id";
+	const char *lei = http_req_header(req, "Last-Event-ID");
+	struct timeval tv = {SSE_KEEPALIVE_S, 0};
+	char idbuf[24], seqbuf[24];
+	const char *params[2] = {idbuf, seqbuf};
+	struct sse *sse;
+
+	if (db_unavailable(ctx, req))
+		return;
+	sse = calloc(1, sizeof(*sse));
+	if (sse == NULL) {
+		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	sse->ctx = ctx;
+	sse->req = req;
+	sse->d = ctx->d;
+	sse->id = id;
+	sse->last_seq = lei ? strtoll(lei, NULL, 10) : 0;
+	if (sse->last_seq < 0)
+		sse->last_seq = 0;
+	sse->buffered = json_array();
+	sse->watch = engine_watch(ctx->d->engine, id, sse_watch_cb, sse);
+	sse->keepalive = event_new(ctx->d->base, -1, EV_PERSIST, sse_keepalive,
+	    sse);
+	http_req_ref(req);
+	ctx->sse = sse;
+	if (sse->keepalive != NULL)
+		event_add(sse->keepalive, &tv);
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+	snprintf(seqbuf, sizeof(seqbuf), "%lld", (long long)sse->last_seq);
+	sse->query_pending = true;
+	if (pg_query(ctx->d->pg, sql, 2, params, sse_replay, sse) < 0) {
+		sse->query_pending = false;
+		http_reply_error(req, GANTRY_EUNAVAIL, "database unreachable",
+		    NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
 static void
 h_events(struct api_ctx *ctx, struct http_req *req)
 {
@@ -1088,6 +1350,10 @@ h_events(struct api_ctx *ctx, struct http_req *req)
 
 	if (path_id(ctx, req, &id) < 0)
 		return;
+	if (wants_sse(req)) {
+		sse_start(ctx, req, id);
+		return;
+	}
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
 	db_json(ctx, req, sql, 1, params);
 }

@@ -105,8 +105,16 @@ struct eng_exec {
 	struct eng_exec *next;
 };
 
+struct engine_watch {
+	int64_t id;
+	engine_watch_cb cb;
+	void *arg;
+	struct engine_watch *next;
+};
+
 struct engine {
 	struct gantryd *d;
+	struct engine_watch *watches;
 	struct eng_exec *execs;
 	struct eng_def *defs;
 	struct hookrun *hr;
@@ -462,6 +470,51 @@ versions_dedupe(json_t *all)
 }
 
 static void
+notify_watchers(struct engine *e, struct eng_exec *ee, const json_t *events)
+{
+	struct engine_watch *w, *next;
+	json_t *tree = NULL;
+
+	for (w = e->watches; w != NULL; w = next) {
+		next = w->next; /* a callback may unwatch itself */
+		if (w->id != ee->x->id)
+			continue;
+		if (tree == NULL)
+			tree = exec_to_json(ee->x);
+		w->cb(events, tree, exec_is_terminal(ee->x->state), w->arg);
+	}
+	json_decref(tree);
+}
+
+struct engine_watch *
+engine_watch(struct engine *e, int64_t id, engine_watch_cb cb, void *arg)
+{
+	struct engine_watch *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->id = id;
+	w->cb = cb;
+	w->arg = arg;
+	w->next = e->watches;
+	e->watches = w;
+	return w;
+}
+
+void
+engine_unwatch(struct engine *e, struct engine_watch *w)
+{
+	struct engine_watch **pp;
+
+	for (pp = &e->watches; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			free(w);
+			return;
+		}
+}
+
+static void
 flush_done(PGresult *res, const char *errmsg, void *arg)
 {
 	struct engine *e = arg;
@@ -518,6 +571,7 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 			}
 			continue;
 		}
+		notify_watchers(e, ee, ee->fl_events);
 		json_decref(ee->fl_events);
 		json_decref(ee->fl_versions);
 		ee->fl_events = ee->fl_versions = NULL;
@@ -1983,6 +2037,8 @@ engine_free(struct engine *e)
 		e->defs->refs = 1;
 		def_unref(e, e->defs);
 	}
+	while (e->watches != NULL)
+		engine_unwatch(e, e->watches);
 	free(e->state_dir);
 	free(e);
 }

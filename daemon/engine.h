@@ -58,6 +58,19 @@ void engine_request(struct engine *e, int64_t id, enum exec_event_kind kind,
  * memory (finished long ago: read it from the database). */
 json_t *engine_tree(struct engine *e, int64_t id);
 
+/*
+ * Follow an execution's committed transitions: cb runs after every
+ * committed batch that holds events of execution id, with those events
+ * (borrowed: [{execution, seq, kind, data}]), the tree after them
+ * (borrowed) and whether the execution is terminal.  Returns a handle for
+ * engine_unwatch(), NULL on OOM.
+ */
+typedef void (*engine_watch_cb)(const json_t *events, const json_t *tree,
+    bool terminal, void *arg);
+struct engine_watch *engine_watch(struct engine *e, int64_t id,
+    engine_watch_cb cb, void *arg);
+void engine_unwatch(struct engine *e, struct engine_watch *w);
+
 /* Gauges for /metrics. */
 unsigned engine_live(const struct engine *e);
 unsigned engine_stuck(const struct engine *e);

@@ -46,6 +46,13 @@ struct http_req {
 	struct event *deadline;
 	void *data;
 	TAILQ_ENTRY(http_req) susp_link;
+	/* streaming responses (SSE) */
+	bool streaming;
+	bool parked;	   /* suspended by the reader: no data yet */
+	bool stream_end;   /* no more data will come */
+	char *sbuf;	   /* data not yet taken by MHD */
+	size_t slen, scap;
+	TAILQ_ENTRY(http_req) stream_link;
 };
 TAILQ_HEAD(http_reqlist, http_req);
 
@@ -58,6 +65,7 @@ struct http_server {
 	size_t max_body;
 	unsigned inflight;
 	struct http_reqlist suspended;
+	struct http_reqlist streams;
 	bool quiesced;
 };
 
@@ -109,6 +117,7 @@ http_req_unref(struct http_req *req)
 	if (req->pending != NULL)
 		MHD_destroy_response(req->pending);
 	free(req->body);
+	free(req->sbuf);
 	free(req);
 }
 
@@ -325,6 +334,11 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (req->deadline != NULL)
 		evtimer_del(req->deadline);
+	if (req->streaming) {
+		TAILQ_REMOVE(&s->streams, req, stream_link);
+		req->streaming = false;
+		req->parked = false;
+	}
 	if (req->counted)
 		s->inflight--;
 	if (s->hooks.on_complete != NULL)
@@ -406,6 +420,7 @@ http_server_new(struct event_base *base, int listen_fd,
 	s->hooks = *hooks;
 	s->max_body = 1024 * 1024;
 	TAILQ_INIT(&s->suspended);
+	TAILQ_INIT(&s->streams);
 	s->mhd = MHD_start_daemon(
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
 	    NULL, NULL, access_cb, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -452,6 +467,14 @@ http_server_quiesce(struct http_server *s)
 	fd = MHD_quiesce_daemon(s->mhd);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Live event streams never finish by themselves: end them so the
+	 * drain can complete (clients reconnect with Last-Event-ID). */
+	{
+		struct http_req *req;
+
+		TAILQ_FOREACH(req, &s->streams, stream_link)
+			http_stream_end(req);
+	}
 	kick(s);
 }
 
@@ -468,6 +491,8 @@ http_server_abort_suspended(struct http_server *s, const char *why)
 
 	while ((req = TAILQ_FIRST(&s->suspended)) != NULL)
 		http_reply_error(req, GANTRY_EUNAVAIL, why, NULL);
+	TAILQ_FOREACH(req, &s->streams, stream_link)
+		http_stream_end(req);
 	MHD_run(s->mhd);
 }
 
@@ -578,4 +603,107 @@ void *
 http_req_data(const struct http_req *req)
 {
 	return req->data;
+}
+
+/* --- streaming responses (SSE) ----------------------------------------- */
+
+/* MHD asks for the next bytes.  With none buffered the connection is
+ * suspended here and 0 returned (MHD's prescribed pattern for "no body
+ * data yet"); http_stream_write() resumes it. */
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_req *req = cls;
+	size_t n;
+
+	if (req->slen > 0) {
+		n = req->slen < max ? req->slen : max;
+		memcpy(buf, req->sbuf, n);
+		memmove(req->sbuf, req->sbuf + n, req->slen - n);
+		req->slen -= n;
+		return (ssize_t)n;
+	}
+	if (req->stream_end || req->conn == NULL)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (!req->parked) {
+		req->parked = true;
+		MHD_suspend_connection(req->conn);
+	}
+	return 0;
+}
+
+static void
+stream_free(void *cls)
+{
+	http_req_unref(cls);
+}
+
+int
+http_stream_start(struct http_req *req, int status, const char *ctype)
+{
+	struct MHD_Response *resp;
+
+	if (req->replied || req->conn == NULL)
+		return -1;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
+	    stream_read, req, stream_free);
+	if (resp == NULL)
+		return -1;
+	http_req_ref(req); /* the response's */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	req->streaming = true;
+	TAILQ_INSERT_TAIL(&req->srv->streams, req, stream_link);
+	deliver(req, status, resp);
+	return 0;
+}
+
+static void
+stream_wake(struct http_req *req)
+{
+	if (req->parked && req->conn != NULL) {
+		req->parked = false;
+		MHD_resume_connection(req->conn);
+		kick(req->srv);
+	}
+}
+
+int
+http_stream_write(struct http_req *req, const char *buf, size_t len)
+{
+	if (!req->streaming || req->stream_end || req->conn == NULL)
+		return -1;
+	if (req->slen + len > HTTP_STREAM_MAX)
+		return -1; /* a client that does not read: drop it */
+	if (req->slen + len > req->scap) {
+		size_t cap = req->scap ? req->scap : 4096;
+		char *nb;
+
+		while (cap < req->slen + len)
+			cap *= 2;
+		nb = realloc(req->sbuf, cap);
+		if (nb == NULL)
+			return -1;
+		req->sbuf = nb;
+		req->scap = cap;
+	}
+	memcpy(req->sbuf + req->slen, buf, len);
+	req->slen += len;
+	stream_wake(req);
+	return 0;
+}
+
+void
+http_stream_end(struct http_req *req)
+{
+	if (!req->streaming || req->stream_end)
+		return;
+	req->stream_end = true;
+	stream_wake(req);
+}
+
+bool
+http_stream_open(const struct http_req *req)
+{
+	return req->streaming && !req->stream_end && req->conn != NULL;
 }

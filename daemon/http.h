@@ -89,4 +89,19 @@ void http_req_suspend(struct http_req *req, int64_t deadline_ms);
 void http_req_ref(struct http_req *req);
 void http_req_unref(struct http_req *req);
 
+/*
+ * Streaming responses (server-sent events).  http_stream_start() answers
+ * with status and a body of unknown length (inside on_request, instead
+ * of a reply); http_stream_write() appends bytes (copied; at most
+ * HTTP_STREAM_MAX waiting, beyond which the client is dropped) and
+ * wakes the connection; http_stream_end() finishes the body.  The stream
+ * lives until http_stream_end() or the client goes (on_complete).
+ */
+#define HTTP_STREAM_MAX (8 * 1024 * 1024)
+int http_stream_start(struct http_req *req, int status, const char *ctype)
+    MUSTCHECK;
+int http_stream_write(struct http_req *req, const char *buf, size_t len);
+void http_stream_end(struct http_req *req);
+bool http_stream_open(const struct http_req *req);
+
 #endif /* GANTRYD_HTTP_H */

@@ -117,6 +117,18 @@ t_contains "list shows rev1" '"revision":"rev1"'
 n=$(grep -c . "$FLEET/deploy-runs")
 [ "$n" = 11 ] && t_pass "exactly one deploy run per target" || t_fail "$n deploy runs for 11 targets"
 
+# The event stream of a finished execution: every event, then the end.
+sse=$(curl -s -N --max-time 10 "${READ[@]}" -H "Accept: text/event-stream" "$URL/v1/executions/$ID1/events")
+nev=$(psql -X -A -t -d "$PG_CONN" -c "SELECT count(*) FROM execution_events WHERE execution = $ID1")
+[ "$(printf %s "$sse" | grep -c '^event: transition')" = "$nev" ] && t_pass "SSE replays all $nev events and closes" ||
+    t_fail "SSE sent $(printf %s "$sse" | grep -c '^event: transition') of $nev events"
+t_contains "SSE ids are seqs" "id: $nev" "$sse"
+t_contains "last SSE event carries the tree" '"execution":{"id":' "$sse"
+sse=$(curl -s -N --max-time 10 "${READ[@]}" -H "Accept: text/event-stream" -H "Last-Event-ID: $((nev - 1))" \
+    "$URL/v1/executions/$ID1/events")
+[ "$(printf %s "$sse" | grep -c '^event: transition')" = 1 ] && t_pass "Last-Event-ID resumes after that event" ||
+    t_fail "Last-Event-ID: got $(printf %s "$sse" | grep -c '^event: transition') events"
+
 # --- 2. idempotent trigger ---------------------------------------------------
 A=$(trigger rev2 -H "Idempotency-Key: k-rev2")
 B=$(trigger rev2 -H "Idempotency-Key: k-rev2")
@@ -182,10 +194,17 @@ ID6=$(trigger rev6)
 sleep 0.5
 ID7=$(trigger rev7)
 ID8=$(trigger rev8)
+"$top_builddir/cli/gantryctl" watch "$ID8" --server "$URL" --token read-token \
+    >"$T_DIR/watch.out" 2>&1 &
+WATCH=$!
 rm -f "$FLEET/slow-build"
 wait_state "$ID7" superseded 30 && t_pass "rev7 superseded" || t_fail "rev7 not superseded"
 wait_state "$ID6" succeeded 60 && t_pass "rev6 (running) finished" || t_fail "rev6 did not finish"
 wait_state "$ID8" succeeded 60 && t_pass "rev8 (newest) succeeded" || t_fail "rev8 did not succeed"
+wait "$WATCH"
+rc=$?
+[ $rc = 0 ] && t_pass "gantryctl watch followed it live and exited 0" || t_fail "gantryctl watch exit $rc: $(tail -5 "$T_DIR/watch.out")"
+t_contains "watch saw the rollout" "prod/wave-3" "$(cat "$T_DIR/watch.out")"
 
 # --- 7. kill -9 and restart: the rollout finishes ---------------------------------
 ID9=$(trigger rev9)
