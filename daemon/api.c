@@ -1156,7 +1156,7 @@ sse_send(struct sse *sse, json_int_t seq, const char *kind, json_t *data,
 	json_decref(msg);
 	if (text != NULL &&
 	    asprintf(&frame, "id: %lld\nevent: transition\ndata: %s\n\n",
-		(long long)seq, text) > 0 &&
+	        (long long)seq, text) > 0 &&
 	    http_stream_write(sse->req, frame, strlen(frame)) < 0)
 		sse->ended = true;
 	free(text);
@@ -1174,8 +1174,8 @@ sse_end(struct sse *sse)
 
 /* Live batch of committed events (or one buffered earlier). */
 static void
-sse_live(struct sse *sse, const json_t *events, const json_t *tree,
-    bool terminal)
+sse_live(
+    struct sse *sse, const json_t *events, const json_t *tree, bool terminal)
 {
 	size_t i, last = json_array_size(events);
 	json_t *ev;
@@ -1184,7 +1184,8 @@ sse_live(struct sse *sse, const json_t *events, const json_t *tree,
 	if (sse->ended)
 		return;
 	rfc3339_now(at, sizeof(at));
-	json_array_foreach(events, i, ev) {
+	json_array_foreach(events, i, ev)
+	{
 		json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
 
 		if (seq <= sse->last_seq)
@@ -1199,15 +1200,14 @@ sse_live(struct sse *sse, const json_t *events, const json_t *tree,
 }
 
 static void
-sse_watch_cb(const json_t *events, const json_t *tree, bool terminal,
-    void *arg)
+sse_watch_cb(const json_t *events, const json_t *tree, bool terminal, void *arg)
 {
 	struct sse *sse = arg;
 
 	if (!sse->replayed) {
 		json_array_append_new(sse->buffered,
-		    json_pack("{s:O, s:O, s:b}", "events", events, "tree",
-			tree, "terminal", terminal));
+		    json_pack("{s:O, s:O, s:b}", "events", events, "tree", tree,
+		        "terminal", terminal));
 		return;
 	}
 	sse_live(sse, events, tree, terminal);
@@ -1219,8 +1219,8 @@ sse_keepalive(evutil_socket_t fd, short what, void *arg)
 	struct sse *sse = arg;
 	static const char ping[] = ": keepalive\n\n";
 
-	if (!sse->ended && http_stream_write(sse->req, ping, sizeof(ping) - 1) <
-	    0)
+	if (!sse->ended &&
+	    http_stream_write(sse->req, ping, sizeof(ping) - 1) < 0)
 		sse->ended = true;
 }
 
@@ -1240,14 +1240,14 @@ sse_replay(PGresult *res, const char *errmsg, void *arg)
 		return;
 	}
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		http_reply_error(sse->req, res ? GANTRY_EINTERNAL :
-						 GANTRY_EUNAVAIL,
+		http_reply_error(sse->req,
+		    res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
 		    errmsg ? errmsg : "query failed", NULL);
 		return;
 	}
 	if (PQntuples(res) == 0) {
-		http_reply_error(sse->req, GANTRY_ENOENT, "no such execution",
-		    NULL);
+		http_reply_error(
+		    sse->req, GANTRY_ENOENT, "no such execution", NULL);
 		return;
 	}
 	if (http_stream_start(sse->req, 200, "text/event-stream") < 0)
@@ -1264,7 +1264,8 @@ sse_replay(PGresult *res, const char *errmsg, void *arg)
 	}
 	events = json_loads(PQgetvalue(res, 0, 2), 0, &jerr);
 	n = json_array_size(events);
-	json_array_foreach(events, i, ev) {
+	json_array_foreach(events, i, ev)
+	{
 		sse_send(sse, json_integer_value(json_object_get(ev, "seq")),
 		    json_string_value(json_object_get(ev, "kind")),
 		    json_object_get(ev, "data"),
@@ -1274,10 +1275,9 @@ sse_replay(PGresult *res, const char *errmsg, void *arg)
 	json_decref(events);
 	json_decref(tree);
 	sse->replayed = true;
-	json_array_foreach(sse->buffered, i, ev)
-		sse_live(sse, json_object_get(ev, "events"),
-		    json_object_get(ev, "tree"),
-		    json_is_true(json_object_get(ev, "terminal")));
+	json_array_foreach(sse->buffered, i, ev) sse_live(sse,
+	    json_object_get(ev, "events"), json_object_get(ev, "tree"),
+	    json_is_true(json_object_get(ev, "terminal")));
 	json_array_clear(sse->buffered);
 	if (terminal)
 		sse_end(sse);
@@ -1317,8 +1317,8 @@ sse_start(struct api_ctx *ctx, struct http_req *req, int64_t id)
 		sse->last_seq = 0;
 	sse->buffered = json_array();
 	sse->watch = engine_watch(ctx->d->engine, id, sse_watch_cb, sse);
-	sse->keepalive = event_new(ctx->d->base, -1, EV_PERSIST, sse_keepalive,
-	    sse);
+	sse->keepalive =
+	    event_new(ctx->d->base, -1, EV_PERSIST, sse_keepalive, sse);
 	http_req_ref(req);
 	ctx->sse = sse;
 	if (sse->keepalive != NULL)
@@ -1328,8 +1328,8 @@ sse_start(struct api_ctx *ctx, struct http_req *req, int64_t id)
 	sse->query_pending = true;
 	if (pg_query(ctx->d->pg, sql, 2, params, sse_replay, sse) < 0) {
 		sse->query_pending = false;
-		http_reply_error(req, GANTRY_EUNAVAIL, "database unreachable",
-		    NULL);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
 		return;
 	}
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);

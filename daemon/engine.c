@@ -36,6 +36,7 @@
 #include "pg.h"
 #include "pipeline_set.h"
 #include "pipelines.h"
+#include "sign.h"
 #include "waves.h"
 #include "window.h"
 
@@ -126,9 +127,12 @@ struct engine {
 	uint64_t transitions, batches;
 	int64_t wake_at; /* ms of the scheduler's next window check */
 	char *state_dir;
+	struct sign_key *key; /* signs built artifacts; NULL: unsigned */
 };
 
 static void flush_soon(struct engine *e);
+static char *read_small(
+    const char *path, size_t *len, char *why, size_t whylen);
 static void sched_soon(struct engine *e);
 static void run_intents(struct eng_exec *ee, struct exec_intents *in);
 static void apply(struct eng_exec *ee, const struct exec_event *ev);
@@ -948,7 +952,7 @@ hook_done(struct hook *h, const struct hook_result *r, void *arg)
 	struct eng_exec *ee = eh->owner;
 	struct exec_event ev;
 	char sha[65] = "", why[512] = "";
-	char *uri = NULL;
+	char *uri = NULL, *sig = NULL;
 
 	hook_unlink(eh);
 	if (ee == NULL || eh->notify)
@@ -972,15 +976,26 @@ hook_done(struct hook *h, const struct hook_result *r, void *arg)
 			ev.reason = why;
 		} else {
 			static const char sql[] =
-			    "INSERT INTO artifacts (sha256, uri) VALUES ($1, "
-			    "$2)"
+			    "INSERT INTO artifacts (sha256, uri, signature,"
+			    " signed_by) VALUES ($1, $2, $3, $4)"
 			    " ON CONFLICT (sha256) DO NOTHING";
-			const char *params[2] = {sha, uri};
+			struct gantry_error serr;
+			const char *params[4] = {sha, uri, NULL, NULL};
 
+			if (ee->eng->key != NULL) {
+				sig = sign_digest(ee->eng->key, sha, &serr);
+				if (sig == NULL)
+					log_warn("artifact.sign_failed",
+					    "sha256=%s why=\"%s\"", sha,
+					    serr.msg);
+				params[2] = sig;
+				params[3] = sig ? "gantryd" : NULL;
+				ev.artifact_signature = sig;
+			}
 			/* Queued ahead of the flush on the same connection:
 			 * the row exists when the snapshot names it. */
 			if (pg_query(
-			        ee->eng->d->pg, sql, 2, params, NULL, NULL) < 0)
+			        ee->eng->d->pg, sql, 4, params, NULL, NULL) < 0)
 				log_warn(
 				    "artifact.not_recorded", "sha256=%s", sha);
 			ev.artifact_sha256 = sha;
@@ -990,6 +1005,7 @@ hook_done(struct hook *h, const struct hook_result *r, void *arg)
 	apply(ee, &ev);
 out:
 	free(uri);
+	free(sig);
 	free(eh->step);
 	free(eh->out_path);
 	free(eh);
@@ -1620,6 +1636,42 @@ existing_loaded(PGresult *res, const char *errmsg, void *arg)
 	trigger_job_free(j);
 }
 
+/* An artifact built elsewhere must carry a signature that verifies
+ * against the pipeline's signing.public_key (relative to its file). */
+static int
+verify_external(const struct eng_def *def, const char *sha, const char *sig,
+    char *why, size_t len)
+{
+	const char *rel = def->p->signing_public_key;
+	struct gantry_error err;
+	struct sign_key *k;
+	char path[PATH_MAX], rwhy[300];
+	size_t plen = 0;
+	char *pem;
+	int rc;
+
+	if (rel[0] == '/')
+		snprintf(path, sizeof(path), "%s", rel);
+	else
+		snprintf(path, sizeof(path), "%s/%s", def->dir, rel);
+	pem = read_small(path, &plen, rwhy, sizeof(rwhy));
+	if (pem == NULL) {
+		snprintf(why, len, "cannot read signing.public_key %s", rwhy);
+		return -1;
+	}
+	k = sign_key_load(pem, plen, 0, &err);
+	free(pem);
+	if (k == NULL) {
+		snprintf(why, len, "signing.public_key %s: %s", path, err.msg);
+		return -1;
+	}
+	rc = sign_verify(k, sha, sig, &err);
+	sign_key_free(k);
+	if (rc < 0)
+		snprintf(why, len, "artifact %.12s rejected: %s", sha, err.msg);
+	return rc;
+}
+
 static void
 inserted(PGresult *res, const char *errmsg, void *arg)
 {
@@ -1702,6 +1754,21 @@ inserted(PGresult *res, const char *errmsg, void *arg)
 		}
 		if (ee->pend_intents.n < ee->pend_intents.cap)
 			ee->pend_intents.v[ee->pend_intents.n++] = wait;
+	}
+	if (j->sha != NULL && j->def->p->signing_public_key != NULL) {
+		char why[512];
+
+		if (verify_external(j->def, j->sha, j->sig, why, sizeof(why)) <
+		    0) {
+			struct exec_event ev;
+
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = EV_REJECTED;
+			ev.reason = why;
+			log_warn("execution.rejected",
+			    "execution=%" PRId64 " why=\"%s\"", id, why);
+			apply(ee, &ev);
+		}
 	}
 	wait_commit(ee, 201, j->cb, j->arg);
 	trigger_job_free(j);
@@ -1986,6 +2053,25 @@ engine_batches(const struct engine *e)
 
 /* --- lifetime --------------------------------------------------------------- */
 
+/* Read a small file (keys) into a new NUL-terminated buffer. */
+static char *
+read_small(const char *path, size_t *len, char *why, size_t whylen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+
+	if (f == NULL) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = calloc(1, 65537);
+	*len = buf ? fread(buf, 1, 65536, f) : 0;
+	fclose(f);
+	if (buf == NULL)
+		snprintf(why, whylen, "out of memory");
+	return buf;
+}
+
 struct engine *
 engine_new(struct gantryd *d)
 {
@@ -2009,6 +2095,22 @@ engine_new(struct gantryd *d)
 		return NULL;
 	}
 	event_add(e->ev_stuck, &tv);
+	if (d->cfg->signing_key != NULL) {
+		struct gantry_error err;
+		char why[512];
+		size_t len = 0;
+		char *pem =
+		    read_small(d->cfg->signing_key, &len, why, sizeof(why));
+
+		e->key = pem ? sign_key_load(pem, len, 1, &err) : NULL;
+		free(pem);
+		if (e->key == NULL) {
+			log_err("engine.signing_key", "file=%s error=\"%s\"",
+			    d->cfg->signing_key, pem ? err.msg : why);
+			engine_free(e);
+			return NULL;
+		}
+	}
 	snprintf(path, sizeof(path), "%s/artifacts", e->state_dir);
 	(void)mkdir(e->state_dir, 0750);
 	(void)mkdir(path, 0750);
@@ -2039,6 +2141,7 @@ engine_free(struct engine *e)
 	}
 	while (e->watches != NULL)
 		engine_unwatch(e, e->watches);
+	sign_key_free(e->key);
 	free(e->state_dir);
 	free(e);
 }

@@ -65,10 +65,10 @@ json_t *engine_tree(struct engine *e, int64_t id);
  * (borrowed) and whether the execution is terminal.  Returns a handle for
  * engine_unwatch(), NULL on OOM.
  */
-typedef void (*engine_watch_cb)(const json_t *events, const json_t *tree,
-    bool terminal, void *arg);
-struct engine_watch *engine_watch(struct engine *e, int64_t id,
-    engine_watch_cb cb, void *arg);
+typedef void (*engine_watch_cb)(
+    const json_t *events, const json_t *tree, bool terminal, void *arg);
+struct engine_watch *engine_watch(
+    struct engine *e, int64_t id, engine_watch_cb cb, void *arg);
 void engine_unwatch(struct engine *e, struct engine_watch *w);
 
 /* Gauges for /metrics. */

@@ -48,9 +48,9 @@ struct http_req {
 	TAILQ_ENTRY(http_req) susp_link;
 	/* streaming responses (SSE) */
 	bool streaming;
-	bool parked;	   /* suspended by the reader: no data yet */
-	bool stream_end;   /* no more data will come */
-	char *sbuf;	   /* data not yet taken by MHD */
+	bool parked; /* suspended by the reader: no data yet */
+	bool stream_end; /* no more data will come */
+	char *sbuf; /* data not yet taken by MHD */
 	size_t slen, scap;
 	TAILQ_ENTRY(http_req) stream_link;
 };
@@ -473,7 +473,7 @@ http_server_quiesce(struct http_server *s)
 		struct http_req *req;
 
 		TAILQ_FOREACH(req, &s->streams, stream_link)
-			http_stream_end(req);
+		http_stream_end(req);
 	}
 	kick(s);
 }
@@ -492,7 +492,7 @@ http_server_abort_suspended(struct http_server *s, const char *why)
 	while ((req = TAILQ_FIRST(&s->suspended)) != NULL)
 		http_reply_error(req, GANTRY_EUNAVAIL, why, NULL);
 	TAILQ_FOREACH(req, &s->streams, stream_link)
-		http_stream_end(req);
+	http_stream_end(req);
 	MHD_run(s->mhd);
 }
 
@@ -645,8 +645,8 @@ http_stream_start(struct http_req *req, int status, const char *ctype)
 
 	if (req->replied || req->conn == NULL)
 		return -1;
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
-	    stream_read, req, stream_free);
+	resp = MHD_create_response_from_callback(
+	    MHD_SIZE_UNKNOWN, 16384, stream_read, req, stream_free);
 	if (resp == NULL)
 		return -1;
 	http_req_ref(req); /* the response's */

@@ -98,8 +98,8 @@ void http_req_unref(struct http_req *req);
  * lives until http_stream_end() or the client goes (on_complete).
  */
 #define HTTP_STREAM_MAX (8 * 1024 * 1024)
-int http_stream_start(struct http_req *req, int status, const char *ctype)
-    MUSTCHECK;
+int http_stream_start(
+    struct http_req *req, int status, const char *ctype) MUSTCHECK;
 int http_stream_write(struct http_req *req, const char *buf, size_t len);
 void http_stream_end(struct http_req *req);
 bool http_stream_open(const struct http_req *req);

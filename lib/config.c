@@ -58,6 +58,7 @@ static const struct key keys[] = {
     {"state_dir", KT_STRING, OFF(state_dir), "/var/lib/gantry", false, false, 0,
         0},
     {"max_hooks", KT_INT, OFF(max_hooks), "64", false, false, 1, 10000},
+    {"signing_key", KT_STRING, OFF(signing_key), NULL, false, false, 0, 0},
     {"user", KT_STRING, OFF(user), NULL, false, false, 0, 0},
     {"allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0},
     {"tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0},
@@ -387,6 +388,7 @@ config_free(struct gantry_config *cfg)
 	free(cfg->pipelines_dir);
 	free(cfg->user);
 	free(cfg->state_dir);
+	free(cfg->signing_key);
 	free(cfg->tokens);
 	free(cfg);
 }

@@ -38,6 +38,7 @@ struct gantry_config {
 	int64_t db_statement_timeout_ms;
 	char *state_dir; /* artifacts, build outputs, hook HOME */
 	int64_t max_hooks; /* hooks running at once */
+	char *signing_key; /* Ed25519 PEM private key signing builds */
 	char *user; /* drop to this user when started as root */
 	bool allow_root;
 	struct auth_token *tokens;

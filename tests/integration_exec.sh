@@ -64,8 +64,24 @@ stages:
     bake: 1s
 YAML
 
+# Signing: gantryd signs what it builds; "signed" accepts only artifacts
+# signed by the key whose public half it names.
+openssl genpkey -algorithm ed25519 -out "$T_DIR/gantryd.key" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$T_DIR/ci.key" 2>/dev/null
+openssl pkey -in "$T_DIR/ci.key" -pubout -out "$PDIR/ci.pub" 2>/dev/null
+cat >"$PDIR/signed.yaml" <<'YAML'
+pipeline: signed
+service: shop
+source: config
+review: {required: false}
+hooks: {deploy: hooks/deploy, rollback: hooks/rollback}
+signing: {public_key: ci.pub}
+stages:
+  - {name: cfg, type: deploy, groups: [{name: g, targets: [cfg-1]}]}
+YAML
+
 CONF="$T_DIR/gantryd.conf"
-t_write_config "$CONF" "pipelines_dir: $PDIR"
+t_write_config "$CONF" "pipelines_dir: $PDIR" "signing_key: $T_DIR/gantryd.key"
 DEPLOY=(-H "Authorization: Bearer deploy-token" -H "Content-Type: application/json")
 READ=(-H "Authorization: Bearer read-token")
 t_start_gantryd "$CONF"
@@ -217,6 +233,32 @@ t_wait_ready 15 || t_fail "not ready after restart"
 wait_state "$ID9" succeeded 90 && t_pass "rev9 finished after kill -9" || t_fail "rev9 did not finish after restart"
 SHA9=$(sha256sum <<<"artifact of rev9" | cut -d' ' -f1)
 [ "$(cat "$FLEET/r3a3")" = "$SHA9" ] && t_pass "the last target runs rev9" || t_fail "r3a3 runs $(cat "$FLEET/r3a3")"
+
+# --- 8. signatures ----------------------------------------------------------
+t_http 200 "tree of rev9" "${READ[@]}" "$URL/v1/executions/$ID9"
+sig=$(printf %s "$T_BODY" | sed -n 's/.*"sha256":"[0-9a-f]*","signature":"\([^"]*\)".*/\1/p')
+printf %s "$SHA9" >"$T_DIR/digest"
+printf %s "$sig" | base64 -d >"$T_DIR/sig.bin" 2>/dev/null
+openssl pkeyutl -verify -rawin -inkey "$T_DIR/gantryd.key" -in "$T_DIR/digest" \
+    -sigfile "$T_DIR/sig.bin" >/dev/null 2>&1 && t_pass "the built artifact is signed by gantryd's key" ||
+    t_fail "the built artifact's signature does not verify ($sig)"
+EXT=$(printf 'config bundle 7' | sha256sum | cut -d' ' -f1)
+printf %s "$EXT" >"$T_DIR/ext"
+GOOD=$(openssl pkeyutl -sign -rawin -inkey "$T_DIR/ci.key" -in "$T_DIR/ext" | base64 -w0)
+BAD=$(openssl pkeyutl -sign -rawin -inkey "$T_DIR/gantryd.key" -in "$T_DIR/ext" | base64 -w0)
+t_http 201 "trigger with a signed external artifact" "${DEPLOY[@]}" -X POST \
+    --data "{\"revision\":\"c7\",\"artifact\":{\"uri\":\"s3://b/c7\",\"sha256\":\"$EXT\",\"signature\":\"$GOOD\"}}" \
+    "$URL/v1/pipelines/signed/executions"
+IDS=$(printf %s "$T_BODY" | sed -n 's/^{"id":\([0-9]*\),.*/\1/p')
+wait_state "$IDS" succeeded 30 && t_pass "signed artifact deployed" || t_fail "signed artifact not deployed"
+[ "$(cat "$FLEET/cfg-1")" = "$EXT" ] && t_pass "cfg-1 runs the external artifact" || t_fail "cfg-1 runs $(cat "$FLEET/cfg-1")"
+t_http 201 "trigger with a badly signed artifact" "${DEPLOY[@]}" -X POST \
+    --data "{\"revision\":\"c8\",\"artifact\":{\"uri\":\"s3://b/c8\",\"sha256\":\"$EXT\",\"signature\":\"$BAD\"}}" \
+    "$URL/v1/pipelines/signed/executions"
+IDB=$(printf %s "$T_BODY" | sed -n 's/^{"id":\([0-9]*\),.*/\1/p')
+wait_state "$IDB" rejected 10 && t_pass "badly signed artifact rejected" || t_fail "badly signed artifact not rejected"
+t_http 200 "tree of the rejected execution" "${READ[@]}" "$URL/v1/executions/$IDB"
+t_contains "rejection says why" "does not verify"
 
 t_http 200 "metrics" "$URL/metrics"
 t_contains "no stuck execution" "gantry_executions_stuck 0"
