@@ -1061,7 +1061,9 @@ static void
 timer_arm(struct eng_exec *ee, const char *name, int64_t deadline)
 {
 	struct eng_timer *t;
-	int64_t wait = deadline - now_ms();
+	/* +1 ms: libevent may wake a little early, and the machine re-arms
+	 * a timer that fires before its deadline. */
+	int64_t wait = deadline - now_ms() + 1;
 	struct timeval tv;
 
 	timer_cancel(ee, name);
