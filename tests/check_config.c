@@ -707,7 +707,8 @@ START_TEST(test_key_names)
 	static const char *const want[] = {"listen", "database", "log_level",
 	    "pipelines_dir", "max_body", "max_connections",
 	    "db_connect_timeout", "db_statement_timeout", "state_dir",
-	    "max_hooks", "user", "allow_root", "tokens", "safety_floors"};
+	    "max_hooks", "signing_key", "user", "allow_root", "tokens",
+	    "safety_floors"};
 	size_t n = 0;
 
 	while (config_key_name(n) != NULL) {
