@@ -16,7 +16,9 @@
  */
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -119,7 +121,8 @@ struct engine {
 	struct eng_exec *execs;
 	struct eng_def *defs;
 	struct hookrun *hr;
-	struct event *ev_flush, *ev_sched, *ev_stuck, *ev_wake;
+	struct event *ev_flush, *ev_sched, *ev_stuck, *ev_wake, *ev_leftover;
+	int64_t leftover_since; /* ms; 0 before the first TERM */
 	bool flushing;
 	bool loaded;
 	bool loading;
@@ -1098,8 +1101,24 @@ run_intents(struct eng_exec *ee, struct exec_intents *in)
 			break;
 		case IN_KILL_HOOK:
 			h = hook_find(ee, it->step);
-			if (h != NULL && h->h != NULL)
+			if (h != NULL && h->h != NULL) {
 				hookrun_kill(h->h);
+			} else {
+				/* Not running here: it died with an earlier
+				 * gantryd (whose leftovers were killed before
+				 * anything resumed).  Record it as killed, so
+				 * what waits for it goes on; a stale outcome
+				 * is ignored by the machine. */
+				struct exec_event ev;
+
+				memset(&ev, 0, sizeof(ev));
+				ev.kind = EV_HOOK_FINISHED;
+				ev.step = it->step;
+				ev.attempt = it->attempt;
+				ev.status = 128 + 9;
+				ev.reason = "the hook was not running any more";
+				apply(ee, &ev);
+			}
 			break;
 		case IN_ARM_TIMER:
 			timer_arm(ee, it->timer, it->deadline);
@@ -1478,17 +1497,125 @@ stuck_check(evutil_socket_t fd, short what, void *arg)
 
 /* --- startup: resume what was running ---------------------------------- */
 
-static void
-kill_leftovers(PGresult *res, const char *errmsg, void *arg)
-{
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-		return;
-	for (int i = 0; i < PQntuples(res); i++) {
-		pid_t pid = (pid_t)atoi(PQgetvalue(res, i, 0));
+/*
+ * Leftover hooks of an earlier gantryd (killed or crashed): processes
+ * whose environment has GANTRY_EXECUTION and our HOME (= state_dir).
+ * Their process groups are TERMed, KILLed after a grace period, and
+ * nothing resumes until every one is gone, so no new attempt of a step
+ * ever runs beside an older one (SPEC.md section 5, promise 2).
+ * Zombies count as gone.  Found through /proc, not through recorded
+ * pids, so a hook whose pid was never recorded is found too.
+ */
+#define LEFTOVER_GRACE_MS 1000
+#define LEFTOVER_GIVE_UP_MS 10000
 
-		if (pid > 1)
-			hookrun_kill_group(pid);
+static size_t
+leftover_groups(const char *home, pid_t *out, size_t max)
+{
+	char want_home[PATH_MAX + 8], path[64], buf[16384];
+	size_t n = 0, hlen;
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (d == NULL)
+		return 0;
+	snprintf(want_home, sizeof(want_home), "HOME=%s", home);
+	hlen = strlen(want_home) + 1; /* with the NUL */
+	while ((de = readdir(d)) != NULL && n < max) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		bool has_exec = false, has_home = false;
+		char state = 0, *rp;
+		int pgrp = 0, fd;
+		ssize_t len;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		for (ssize_t off = 0; off < len;
+		     off += (ssize_t)strlen(buf + off) + 1) {
+			if (strncmp(buf + off, "GANTRY_EXECUTION=", 17) == 0)
+				has_exec = true;
+			if ((size_t)(len - off) >= hlen &&
+			    memcmp(buf + off, want_home, hlen) == 0)
+				has_home = true;
+		}
+		if (!has_exec || !has_home)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		rp = strrchr(buf, ')'); /* comm may hold spaces */
+		if (rp == NULL ||
+		    sscanf(rp + 1, " %c %*d %d", &state, &pgrp) != 2 ||
+		    state == 'Z' || pgrp <= 1)
+			continue;
+		for (size_t i = 0; i <= n; i++) {
+			if (i == n) {
+				out[n++] = (pid_t)pgrp;
+				break;
+			}
+			if (out[i] == (pid_t)pgrp)
+				break;
+		}
 	}
+	closedir(d);
+	return n;
+}
+
+static void load_executions(struct engine *e);
+
+static void
+leftovers_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	pid_t groups[256];
+	size_t n = leftover_groups(e->state_dir, groups, 256);
+	int64_t waited = e->leftover_since ? now_ms() - e->leftover_since : 0;
+	struct timeval tv = {0, 50000};
+
+	if (n == 0) {
+		if (waited > 0)
+			log_info("engine.leftovers_gone", "ms=%lld",
+			    (long long)waited);
+		load_executions(e);
+		return;
+	}
+	if (waited >= LEFTOVER_GIVE_UP_MS) {
+		log_err("engine.leftovers_survive",
+		    "groups=%zu msg=\"hooks of an earlier gantryd survive "
+		    "SIGKILL; resuming anyway\"",
+		    n);
+		load_executions(e);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int sig = waited >= LEFTOVER_GRACE_MS || e->leftover_since == 0
+		    ? (e->leftover_since == 0 ? SIGTERM : SIGKILL)
+		    : 0;
+
+		if (sig != 0) {
+			log_warn("hook.leftover_kill", "pgid=%d signal=%s",
+			    (int)groups[i], sig == SIGTERM ? "TERM" : "KILL");
+			(void)kill(-groups[i], sig);
+		}
+	}
+	if (e->leftover_since == 0)
+		e->leftover_since = now_ms();
+	evtimer_add(e->ev_leftover, &tv);
 }
 
 static void
@@ -1550,10 +1677,18 @@ loaded(PGresult *res, const char *errmsg, void *arg)
 void
 engine_db_ready(struct engine *e)
 {
-	static const char leftovers[] =
-	    "SELECT r.pid FROM hook_runs r JOIN executions x"
-	    " ON x.id = r.execution WHERE r.finished_at IS NULL"
-	    " AND x.finished_at IS NULL";
+	if (!e->loaded && !e->loading) {
+		e->loading = true;
+		e->leftover_since = 0;
+		leftovers_poll(-1, 0, e); /* then load_executions() */
+	}
+	flush_soon(e);
+	sched_soon(e);
+}
+
+static void
+load_executions(struct engine *e)
+{
 	static const char load[] =
 	    "SELECT x.id, x.snapshot::text, v.definition::text, p.source_file"
 	    " FROM executions x JOIN pipeline_versions v"
@@ -1561,15 +1696,8 @@ engine_db_ready(struct engine *e)
 	    " JOIN pipelines p ON p.name = x.pipeline"
 	    " WHERE x.finished_at IS NULL ORDER BY x.id";
 
-	if (!e->loaded && !e->loading) {
-		e->loading = true;
-		if (pg_query(e->d->pg, leftovers, 0, NULL, kill_leftovers, e) <
-		        0 ||
-		    pg_query(e->d->pg, load, 0, NULL, loaded, e) < 0)
-			e->loading = false;
-	}
-	flush_soon(e);
-	sched_soon(e);
+	if (pg_query(e->d->pg, load, 0, NULL, loaded, e) < 0)
+		e->loading = false; /* the next engine_db_ready() retries */
 }
 
 /* --- API ------------------------------------------------------------------ */
@@ -2090,9 +2218,11 @@ engine_new(struct gantryd *d)
 	e->ev_flush = event_new(d->base, -1, 0, flush, e);
 	e->ev_sched = event_new(d->base, -1, 0, sched, e);
 	e->ev_wake = evtimer_new(d->base, wake_cb, e);
+	e->ev_leftover = evtimer_new(d->base, leftovers_poll, e);
 	e->ev_stuck = event_new(d->base, -1, EV_PERSIST, stuck_check, e);
 	if (e->state_dir == NULL || e->hr == NULL || e->ev_flush == NULL ||
-	    e->ev_sched == NULL || e->ev_wake == NULL || e->ev_stuck == NULL) {
+	    e->ev_sched == NULL || e->ev_wake == NULL || e->ev_stuck == NULL ||
+	    e->ev_leftover == NULL) {
 		engine_free(e);
 		return NULL;
 	}
@@ -2135,6 +2265,8 @@ engine_free(struct engine *e)
 		event_free(e->ev_sched);
 	if (e->ev_wake)
 		event_free(e->ev_wake);
+	if (e->ev_leftover)
+		event_free(e->ev_leftover);
 	if (e->ev_stuck)
 		event_free(e->ev_stuck);
 	while (e->defs != NULL) {
