@@ -1060,14 +1060,15 @@ h_execution(struct api_ctx *ctx, struct http_req *req)
 	    "SELECT snapshot::text FROM executions WHERE id = $1";
 	char idbuf[24];
 	const char *params[1] = {idbuf};
-	json_t *tree;
+	size_t len = 0;
+	char *text;
 	int64_t id;
 
 	if (path_id(ctx, req, &id) < 0)
 		return;
-	tree = engine_tree(ctx->d->engine, id);
-	if (tree != NULL) {
-		http_reply_json(req, 200, tree);
+	text = engine_tree_text(ctx->d->engine, id, &len);
+	if (text != NULL) {
+		http_reply_buf(req, 200, "application/json", text, len);
 		return;
 	}
 	if (db_unavailable(ctx, req))

@@ -105,6 +105,8 @@ struct eng_exec {
 	bool waiting; /* asked for its stage (IN_WAIT_STAGE) */
 	bool starting; /* stage-may-start decided, versions loading */
 	int64_t held_stage; /* index of the stage slot it holds, -1 none */
+	char *tree_text; /* exec_to_json() serialised; NULL: stale */
+	size_t tree_len;
 	struct eng_exec *next;
 };
 
@@ -117,6 +119,8 @@ struct engine_watch {
 
 struct engine {
 	struct gantryd *d;
+	json_t *pend_runs, *pend_outputs; /* hook runs/outputs to store */
+	json_t *fl_runs, *fl_outputs; /* ... in the batch in flight */
 	struct engine_watch *watches;
 	struct eng_exec *execs;
 	struct eng_def *defs;
@@ -336,6 +340,7 @@ ee_free(struct eng_exec *ee)
 	exec_intents_clear(&ee->fl_intents);
 	exec_free(ee->x);
 	def_unref(e, ee->def);
+	free(ee->tree_text);
 	free(ee);
 }
 
@@ -383,6 +388,8 @@ apply_status(
 		exec_intents_clear(&out);
 		return -1;
 	}
+	free(ee->tree_text);
+	ee->tree_text = NULL;
 	rec = json_pack("{s:I, s:I, s:s, s:o}", "execution",
 	    (json_int_t)ee->x->id, "seq", (json_int_t)ee->x->seq, "kind",
 	    exec_event_name(ev->kind), "data", exec_event_to_json(ev));
@@ -447,8 +454,27 @@ static const char flush_sql[] =
     " ON CONFLICT (pipeline, target) DO UPDATE SET"
     "  version = EXCLUDED.version, execution = EXCLUDED.execution,"
     "  updated_at = now() RETURNING 1)"
+    " , hr AS ("
+    " INSERT INTO hook_runs (execution, step, attempt, pid)"
+    " SELECT (r->>'execution')::bigint, r->>'step', (r->>'attempt')::int,"
+    "  (r->>'pid')::int FROM json_array_elements($4::json) AS r"
+    " ON CONFLICT DO NOTHING RETURNING 1),"
+    " ho AS ("
+    " INSERT INTO hook_outputs (execution, step, attempt, stream, content,"
+    "  truncated, exit_status, started_at, finished_at)"
+    " SELECT (o->>'execution')::bigint, o->>'step', (o->>'attempt')::int,"
+    "  s.stream, decode(CASE s.stream WHEN 'stdout' THEN o->>'out'"
+    "  ELSE o->>'err' END, 'hex'),"
+    "  CASE s.stream WHEN 'stdout' THEN (o->>'out_trunc')::boolean"
+    "  ELSE (o->>'err_trunc')::boolean END, (o->>'status')::int,"
+    "  to_timestamp((o->>'t0')::bigint / 1000.0),"
+    "  to_timestamp((o->>'t1')::bigint / 1000.0)"
+    " FROM json_array_elements($5::json) AS o"
+    " CROSS JOIN (VALUES ('stdout'), ('stderr')) AS s(stream)"
+    " ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up),"
-    " (SELECT count(*) FROM tv)";
+    " (SELECT count(*) FROM tv), (SELECT count(*) FROM hr),"
+    " (SELECT count(*) FROM ho)";
 
 /* Keep only the last version per (pipeline, target): one statement may
  * not update a row twice. */
@@ -530,6 +556,25 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 	struct eng_exec *ee, *next;
 
 	e->flushing = false;
+	if (ok) {
+		json_decref(e->fl_runs);
+		json_decref(e->fl_outputs);
+	} else {
+		/* back in front of what came meanwhile, in order */
+		json_array_extend(e->fl_runs, e->pend_runs);
+		json_decref(e->pend_runs);
+		e->pend_runs = e->fl_runs;
+		json_array_extend(e->fl_outputs, e->pend_outputs);
+		json_decref(e->pend_outputs);
+		e->pend_outputs = e->fl_outputs;
+		if (refused) {
+			/* rows that cannot be stored must not block
+			 * transitions forever */
+			json_array_clear(e->pend_runs);
+			json_array_clear(e->pend_outputs);
+		}
+	}
+	e->fl_runs = e->fl_outputs = NULL;
 	if (ok)
 		e->batches++;
 	else
@@ -611,8 +656,9 @@ flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	json_t *events, *snaps, *versions;
-	char *s_ev = NULL, *s_sn = NULL, *s_ve = NULL;
-	const char *params[3];
+	char *s_ev = NULL, *s_sn = NULL, *s_ve = NULL, *s_ru = NULL,
+	     *s_ou = NULL;
+	const char *params[5];
 	size_t n = 0;
 
 	if (e->flushing || !e->d->schema_current || !pg_is_up(e->d->pg))
@@ -647,29 +693,42 @@ flush(evutil_socket_t fd, short what, void *arg)
 		        exec_is_terminal(x->state), "snapshot", snap));
 		n++;
 	}
-	if (n == 0) {
+	if (n == 0 && json_array_size(e->pend_runs) == 0 &&
+	    json_array_size(e->pend_outputs) == 0) {
 		json_decref(events);
 		json_decref(snaps);
 		json_decref(versions);
 		return;
 	}
+	/* Hook runs and outputs ride along in the same transaction. */
+	e->fl_runs = e->pend_runs;
+	e->fl_outputs = e->pend_outputs;
+	e->pend_runs = json_array();
+	e->pend_outputs = json_array();
 	versions_dedupe(versions);
 	s_ev = json_dumps(events, JSON_COMPACT);
 	s_sn = json_dumps(snaps, JSON_COMPACT);
 	s_ve = json_dumps(versions, JSON_COMPACT);
+	s_ru = json_dumps(e->fl_runs, JSON_COMPACT);
+	s_ou = json_dumps(e->fl_outputs, JSON_COMPACT);
 	json_decref(events);
 	json_decref(snaps);
 	json_decref(versions);
 	params[0] = s_ev;
 	params[1] = s_sn;
 	params[2] = s_ve;
+	params[3] = s_ru;
+	params[4] = s_ou;
 	e->flushing = true;
-	if (s_ev == NULL || s_sn == NULL || s_ve == NULL ||
-	    pg_query(e->d->pg, flush_sql, 3, params, flush_done, e) < 0)
+	if (s_ev == NULL || s_sn == NULL || s_ve == NULL || s_ru == NULL ||
+	    s_ou == NULL ||
+	    pg_query(e->d->pg, flush_sql, 5, params, flush_done, e) < 0)
 		flush_done(NULL, "database unavailable", e);
 	free(s_ev);
 	free(s_sn);
 	free(s_ve);
+	free(s_ru);
+	free(s_ou);
 }
 
 static void
@@ -870,80 +929,48 @@ static void
 hook_started(struct hook *h, pid_t pid, void *arg)
 {
 	struct eng_hook *eh = arg;
-	char idbuf[24], att[16], pidbuf[16];
-	const char *params[4];
-	static const char sql[] =
-	    "INSERT INTO hook_runs (execution, step, attempt, pid)"
-	    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 
 	if (eh->owner == NULL || eh->notify)
 		return;
-	snprintf(idbuf, sizeof(idbuf), "%" PRId64, eh->owner->x->id);
-	snprintf(att, sizeof(att), "%d", eh->attempt);
-	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid);
-	params[0] = idbuf;
-	params[1] = eh->step;
-	params[2] = att;
-	params[3] = pidbuf;
-	if (pg_query(eh->owner->eng->d->pg, sql, 4, params, NULL, NULL) < 0)
-		log_debug("hook.pid_not_recorded", "step=%s", eh->step);
+	json_array_append_new(eh->owner->eng->pend_runs,
+	    json_pack("{s:I, s:s, s:i, s:i}", "execution",
+	        (json_int_t)eh->owner->x->id, "step", eh->step, "attempt",
+	        eh->attempt > 0 ? eh->attempt : 1, "pid", (int)pid));
 }
 
-/* Keep the hook's output with the step (bounded by the capture size). */
+/* Hex of n bytes (hook output travels as hex inside the batch JSON). */
+static char *
+hex_of(const char *p, size_t n)
+{
+	char *out = malloc(n * 2 + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", (unsigned char)p[i]);
+	out[2 * n] = '\0';
+	return out;
+}
+
+/* Keep the hook's output with the step (bounded by the capture size):
+ * it rides along with the next group commit. */
 static void
 store_output(
     struct eng_exec *ee, struct eng_hook *eh, const struct hook_result *r)
 {
-	static const char sql[] =
-	    "WITH o AS (INSERT INTO hook_outputs (execution, step, attempt,"
-	    " stream, content, truncated, exit_status, started_at, finished_at)"
-	    " VALUES ($1, $2, $3, 'stdout', $4::bytea, $5, $8,"
-	    "  to_timestamp($9::bigint / 1000.0), to_timestamp($10::bigint / "
-	    "1000.0)),"
-	    " ($1, $2, $3, 'stderr', $6::bytea, $7, $8,"
-	    "  to_timestamp($9::bigint / 1000.0), to_timestamp($10::bigint / "
-	    "1000.0))"
-	    " ON CONFLICT DO NOTHING RETURNING 1)"
-	    " UPDATE hook_runs SET finished_at = now()"
-	    " WHERE execution = $1 AND step = $2 AND attempt = $3";
-	char idbuf[24], att[16], st[16], t0[24], t1[24];
-	char *out = NULL, *err = NULL;
-	const char *params[10];
+	char *out = hex_of(r->out, r->out_len),
+	     *err = hex_of(r->err, r->err_len);
 
-	out = malloc(r->out_len * 2 + 3);
-	err = malloc(r->err_len * 2 + 3);
-	if (out == NULL || err == NULL) {
-		free(out);
-		free(err);
-		return;
-	}
-	/* Hex bytea literals: no escaping problems for binary output. */
-	memcpy(out, "\\x", 2);
-	for (size_t i = 0; i < r->out_len; i++)
-		snprintf(out + 2 + 2 * i, 3, "%02x", (unsigned char)r->out[i]);
-	out[2 + 2 * r->out_len] = '\0';
-	memcpy(err, "\\x", 2);
-	for (size_t i = 0; i < r->err_len; i++)
-		snprintf(err + 2 + 2 * i, 3, "%02x", (unsigned char)r->err[i]);
-	err[2 + 2 * r->err_len] = '\0';
-	snprintf(idbuf, sizeof(idbuf), "%" PRId64, ee->x->id);
-	snprintf(att, sizeof(att), "%d", eh->attempt > 0 ? eh->attempt : 1);
-	snprintf(st, sizeof(st), "%d", r->status);
-	snprintf(t0, sizeof(t0), "%" PRId64, r->started_ms);
-	snprintf(t1, sizeof(t1), "%" PRId64, r->finished_ms);
-	params[0] = idbuf;
-	params[1] = eh->step;
-	params[2] = att;
-	params[3] = out;
-	params[4] = r->out_truncated ? "true" : "false";
-	params[5] = err;
-	params[6] = r->err_truncated ? "true" : "false";
-	params[7] = st;
-	params[8] = t0;
-	params[9] = t1;
-	if (pg_query(ee->eng->d->pg, sql, 10, params, NULL, NULL) < 0)
-		log_warn("hook.output_not_stored",
-		    "execution=%" PRId64 " step=%s", ee->x->id, eh->step);
+	if (out != NULL && err != NULL)
+		json_array_append_new(ee->eng->pend_outputs,
+		    json_pack(
+		        "{s:I, s:s, s:i, s:s, s:s, s:b, s:b, s:i, s:I, s:I}",
+		        "execution", (json_int_t)ee->x->id, "step", eh->step,
+		        "attempt", eh->attempt > 0 ? eh->attempt : 1, "out",
+		        out, "err", err, "out_trunc", r->out_truncated,
+		        "err_trunc", r->err_truncated, "status", r->status,
+		        "t0", (json_int_t)r->started_ms, "t1",
+		        (json_int_t)r->finished_ms));
 	free(out);
 	free(err);
 }
@@ -1432,6 +1459,15 @@ sched_one(struct engine *e, struct eng_exec *ee)
 	}
 }
 
+static int
+cmp_exec_id(const void *a, const void *b)
+{
+	int64_t x = (*(struct eng_exec *const *)a)->x->id;
+	int64_t y = (*(struct eng_exec *const *)b)->x->id;
+
+	return x < y ? -1 : x > y;
+}
+
 static void
 sched(evutil_socket_t fd, short what, void *arg)
 {
@@ -1450,17 +1486,11 @@ sched(evutil_socket_t fd, short what, void *arg)
 	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next)
 		if (ee->waiting && !ee->starting)
 			order[k++] = ee;
-	for (size_t i = 1; i < k; i++)
-		for (size_t j = i;
-		     j > 0 && order[j - 1]->x->id > order[j]->x->id; j--) {
-			struct eng_exec *t = order[j];
-
-			order[j] = order[j - 1];
-			order[j - 1] = t;
-		}
+	qsort(order, k, sizeof(*order), cmp_exec_id);
+	/* sched_one() never frees an execution (that happens after a
+	 * commit), so every entry stays valid through the loop. */
 	for (size_t i = 0; i < k; i++)
-		if (order[i]->waiting && !order[i]->starting &&
-		    exec_find(e, order[i]->x->id) == order[i])
+		if (order[i]->waiting && !order[i]->starting)
 			sched_one(e, order[i]);
 	free(order);
 }
@@ -2139,6 +2169,31 @@ engine_request(struct engine *e, int64_t id, enum exec_event_kind kind,
 		revived(NULL, "database unavailable", j);
 }
 
+char *
+engine_tree_text(struct engine *e, int64_t id, size_t *len)
+{
+	struct eng_exec *ee = exec_find(e, id);
+	char *copy;
+
+	if (ee == NULL)
+		return NULL;
+	if (ee->tree_text == NULL) {
+		json_t *j = exec_to_json(ee->x);
+
+		ee->tree_text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		ee->tree_len = ee->tree_text ? strlen(ee->tree_text) : 0;
+		json_decref(j);
+		if (ee->tree_text == NULL)
+			return NULL;
+	}
+	copy = malloc(ee->tree_len + 1);
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, ee->tree_text, ee->tree_len + 1);
+	*len = ee->tree_len;
+	return copy;
+}
+
 json_t *
 engine_tree(struct engine *e, int64_t id)
 {
@@ -2217,6 +2272,8 @@ engine_new(struct gantryd *d)
 	    hookrun_new(d->base, (unsigned)d->cfg->max_hooks, ENGINE_CAPTURE);
 	e->ev_flush = event_new(d->base, -1, 0, flush, e);
 	e->ev_sched = event_new(d->base, -1, 0, sched, e);
+	e->pend_runs = json_array();
+	e->pend_outputs = json_array();
 	e->ev_wake = evtimer_new(d->base, wake_cb, e);
 	e->ev_leftover = evtimer_new(d->base, leftovers_poll, e);
 	e->ev_stuck = event_new(d->base, -1, EV_PERSIST, stuck_check, e);
@@ -2276,6 +2333,8 @@ engine_free(struct engine *e)
 	while (e->watches != NULL)
 		engine_unwatch(e, e->watches);
 	sign_key_free(e->key);
+	json_decref(e->pend_runs);
+	json_decref(e->pend_outputs);
 	free(e->state_dir);
 	free(e);
 }

@@ -71,6 +71,10 @@ struct engine_watch *engine_watch(
     struct engine *e, int64_t id, engine_watch_cb cb, void *arg);
 void engine_unwatch(struct engine *e, struct engine_watch *w);
 
+/* The same tree serialised (a copy the caller frees), from a cache that
+ * each transition invalidates; NULL when not in memory. */
+char *engine_tree_text(struct engine *e, int64_t id, size_t *len);
+
 /* Gauges for /metrics. */
 unsigned engine_live(const struct engine *e);
 unsigned engine_stuck(const struct engine *e);
