@@ -323,6 +323,26 @@ not_ready_reason(struct gantryd *d, char *buf, size_t len)
 	return NULL;
 }
 
+/*
+ * Send one query for req and answer later: the request is suspended
+ * (with a deadline) and cb (which gets req, holding a reference it must
+ * drop with http_req_unref()) replies; 503 at once when the database
+ * cannot take the query.
+ */
+static void
+db_send(struct api_ctx *ctx, struct http_req *req, const char *sql, int nparams,
+    const char *const *params, pg_result_cb cb)
+{
+	http_req_ref(req);
+	if (pg_query(ctx->d->pg, sql, nparams, params, cb, req) < 0) {
+		http_req_unref(req);
+		http_reply_error(
+		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
+		return;
+	}
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+}
+
 static void
 readyz_done(PGresult *res, const char *errmsg, void *arg)
 {
@@ -497,14 +517,7 @@ h_audit(struct api_ctx *ctx, struct http_req *req)
 	snprintf(before_s, sizeof(before_s), "%lld", before);
 	params[0] = before > 0 ? before_s : NULL;
 	params[1] = limit_s;
-	http_req_ref(req);
-	if (pg_query(ctx->d->pg, sql, 2, params, audit_done, req) < 0) {
-		http_req_unref(req);
-		http_reply_error(
-		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
-		return;
-	}
-	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	db_send(ctx, req, sql, 2, params, audit_done);
 }
 
 struct reload_job {
@@ -694,14 +707,7 @@ h_pipeline_get(struct api_ctx *ctx, struct http_req *req)
 	snprintf(vs, sizeof(vs), "%lld", version);
 	params[0] = name;
 	params[1] = vs;
-	http_req_ref(req);
-	if (pg_query(ctx->d->pg, sql, 2, params, version_done, req) < 0) {
-		http_req_unref(req);
-		http_reply_error(
-		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
-		return;
-	}
-	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	db_send(ctx, req, sql, 2, params, version_done);
 }
 
 static void
@@ -1012,15 +1018,7 @@ db_json(struct api_ctx *ctx, struct http_req *req, const char *sql, int nparams,
 {
 	if (db_unavailable(ctx, req))
 		return;
-	http_req_ref(req);
-	if (pg_query(ctx->d->pg, sql, nparams, params, json_row_done, req) <
-	    0) {
-		http_req_unref(req);
-		http_reply_error(
-		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
-		return;
-	}
-	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	db_send(ctx, req, sql, nparams, params, json_row_done);
 }
 
 /* A stored snapshot, rendered through the machine's own encoder so the
@@ -1074,14 +1072,7 @@ h_execution(struct api_ctx *ctx, struct http_req *req)
 	if (db_unavailable(ctx, req))
 		return;
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-	http_req_ref(req);
-	if (pg_query(ctx->d->pg, sql, 1, params, snapshot_done, req) < 0) {
-		http_req_unref(req);
-		http_reply_error(
-		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
-		return;
-	}
-	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	db_send(ctx, req, sql, 1, params, snapshot_done);
 }
 
 /* --- live event stream (SSE) -------------------------------------------- */
@@ -1482,14 +1473,7 @@ h_logs(struct api_ctx *ctx, struct http_req *req)
 	if (path_id(ctx, req, &id) < 0 || db_unavailable(ctx, req))
 		return;
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-	http_req_ref(req);
-	if (pg_query(ctx->d->pg, sql, 2, params, logs_done, req) < 0) {
-		http_req_unref(req);
-		http_reply_error(
-		    req, GANTRY_EUNAVAIL, "database unreachable", NULL);
-		return;
-	}
-	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	db_send(ctx, req, sql, 2, params, logs_done);
 }
 
 static void
