@@ -1178,20 +1178,6 @@ run_intents(struct eng_exec *ee, struct exec_intents *in)
 
 /* --- scheduler ----------------------------------------------------------- */
 
-/* Does another execution hold stage name of pipeline (its slot)? */
-static struct eng_exec *
-slot_holder(struct engine *e, const struct eng_exec *me, const char *stage)
-{
-	for (struct eng_exec *o = e->execs; o != NULL; o = o->next) {
-		if (o == me || o->held_stage < 0 ||
-		    strcmp(o->x->pipeline, me->x->pipeline) != 0)
-			continue;
-		if (strcmp(o->x->stages[o->held_stage].name, stage) == 0)
-			return o;
-	}
-	return NULL;
-}
-
 /* Another pipeline's execution holding a stage that shares a target. */
 static struct eng_exec *
 target_holder(struct engine *e, const struct eng_exec *me,
@@ -1311,9 +1297,50 @@ wake_at(struct engine *e, int64_t when)
 	evtimer_add(e->ev_wake, &tv);
 }
 
+/*
+ * Per scheduler pass: for each (pipeline, stage name), who holds the slot
+ * and which is the oldest execution waiting for it.  Built once per pass
+ * in O(n), so a pass over thousands of waiting executions stays linear.
+ */
+struct sched_slot {
+	const char *pipeline, *stage; /* borrowed from the executions */
+	struct eng_exec *holder;
+	struct eng_exec *first_waiter;
+};
+
+struct sched_index {
+	struct sched_slot *v;
+	size_t cap; /* a power of two */
+};
+
+static struct sched_slot *
+slot_get(struct sched_index *ix, const char *pipeline, const char *stage)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (const char *c = pipeline; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	h = (h ^ 0x1f) * 1099511628211ULL;
+	for (const char *c = stage; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	for (i = h & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+		struct sched_slot *sl = &ix->v[i];
+
+		if (sl->pipeline == NULL) {
+			sl->pipeline = pipeline;
+			sl->stage = stage;
+			return sl;
+		}
+		if (strcmp(sl->pipeline, pipeline) == 0 &&
+		    strcmp(sl->stage, stage) == 0)
+			return sl;
+	}
+}
+
 /* Decide for one waiting execution: supersede, block, or start. */
 static void
-sched_one(struct engine *e, struct eng_exec *ee)
+sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 {
 	struct exec *x = ee->x;
 	const struct stage *st;
@@ -1322,6 +1349,7 @@ sched_one(struct engine *e, struct eng_exec *ee)
 	struct eng_exec *o;
 	struct gantry_error err;
 	const char *target = NULL;
+	struct sched_slot *slot;
 	char reason[512];
 	bool open = true;
 
@@ -1353,8 +1381,9 @@ sched_one(struct engine *e, struct eng_exec *ee)
 			}
 		}
 	}
-	o = slot_holder(e, ee, xst->name);
-	if (o != NULL) {
+	slot = slot_get(ix, x->pipeline, xst->name);
+	o = slot->holder;
+	if (o != NULL && o != ee) {
 		snprintf(reason, sizeof(reason),
 		    "stage %s is occupied by execution %" PRId64, xst->name,
 		    o->x->id);
@@ -1362,18 +1391,14 @@ sched_one(struct engine *e, struct eng_exec *ee)
 		return;
 	}
 	/* queue: an older execution waiting for the same stage goes first */
-	for (o = e->execs; o != NULL; o = o->next)
-		if (o != ee && o->waiting && o->x->id < x->id &&
-		    o->x->stage < o->x->nstages &&
-		    !exec_is_terminal(o->x->state) &&
-		    strcmp(o->x->pipeline, x->pipeline) == 0 &&
-		    strcmp(o->x->stages[o->x->stage].name, xst->name) == 0) {
-			snprintf(reason, sizeof(reason),
-			    "waiting behind execution %" PRId64 " for stage %s",
-			    o->x->id, xst->name);
-			block(ee, "queue", reason, 0);
-			return;
-		}
+	o = slot->first_waiter;
+	if (o != NULL && o != ee) {
+		snprintf(reason, sizeof(reason),
+		    "waiting behind execution %" PRId64 " for stage %s",
+		    o->x->id, xst->name);
+		block(ee, "queue", reason, 0);
+		return;
+	}
 	o = target_holder(e, ee, xst, &target);
 	if (o != NULL) {
 		snprintf(reason, sizeof(reason),
@@ -1452,6 +1477,7 @@ sched_one(struct engine *e, struct eng_exec *ee)
 		ee->held_stage = (int64_t)x->stage;
 		ee->starting = true;
 		ee->waiting = false;
+		slot->holder = ee;
 		if (pg_query(e->d->pg, sql, 2, params, versions_loaded, job) <
 		    0)
 			versions_loaded(NULL, "database unavailable", job);
@@ -1473,6 +1499,7 @@ sched(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	struct eng_exec **order;
+	struct sched_index ix;
 	size_t n = 0, k = 0;
 
 	if (!e->d->schema_current)
@@ -1487,11 +1514,35 @@ sched(evutil_socket_t fd, short what, void *arg)
 		if (ee->waiting && !ee->starting)
 			order[k++] = ee;
 	qsort(order, k, sizeof(*order), cmp_exec_id);
+	ix.cap = 16;
+	while (ix.cap < 4 * (n + 1)) /* at most 2n keys: load <= 1/2 */
+		ix.cap *= 2;
+	ix.v = calloc(ix.cap, sizeof(*ix.v));
+	if (ix.v == NULL) {
+		free(order);
+		return;
+	}
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next)
+		if (ee->held_stage >= 0)
+			slot_get(&ix, ee->x->pipeline,
+			    ee->x->stages[ee->held_stage].name)
+			    ->holder = ee;
+	for (size_t i = 0; i < k; i++) {
+		struct exec *x = order[i]->x;
+		struct sched_slot *sl;
+
+		if (x->stage >= x->nstages || exec_is_terminal(x->state))
+			continue;
+		sl = slot_get(&ix, x->pipeline, x->stages[x->stage].name);
+		if (sl->first_waiter == NULL)
+			sl->first_waiter = order[i];
+	}
 	/* sched_one() never frees an execution (that happens after a
 	 * commit), so every entry stays valid through the loop. */
 	for (size_t i = 0; i < k; i++)
 		if (order[i]->waiting && !order[i]->starting)
-			sched_one(e, order[i]);
+			sched_one(e, order[i], &ix);
+	free(ix.v);
 	free(order);
 }
 
