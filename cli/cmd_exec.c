@@ -966,25 +966,37 @@ out:
 	return rc;
 }
 
+/* One request whose answer the view shows; frees what it made. */
+static int
+request_answer(
+    struct run *r, const char *method, const char *path, json_t *body)
+{
+	json_t *doc = NULL;
+	char *raw = NULL;
+	size_t len;
+	long status;
+	int rc;
+
+	rc = request(r, method, path, body, NULL, &status, &doc, &raw, &len);
+	if (rc == EXIT_OK && r->view->answer(r, status, doc, raw, len) < 0)
+		rc = EXIT_FAIL;
+	json_decref(doc);
+	free(raw);
+	return rc;
+}
+
 static int
 cmd_status(struct run *r, int nargs, char *const *args)
 {
-	json_t *doc = NULL;
-	char *path = NULL, *raw = NULL;
-	size_t len;
-	long status;
+	char *path = NULL;
 	int rc;
 
 	if (nargs != 1 || !valid_id(args[0]))
 		return usage_error(r, "give one execution ID (a number)");
 	if (asprintf(&path, "/v1/executions/%s", args[0]) < 0)
 		return EXIT_FAIL;
-	rc = request(r, "GET", path, NULL, NULL, &status, &doc, &raw, &len);
-	if (rc == EXIT_OK && r->view->answer(r, status, doc, raw, len) < 0)
-		rc = EXIT_FAIL;
-	json_decref(doc);
+	rc = request_answer(r, "GET", path, NULL);
 	free(path);
-	free(raw);
 	return rc;
 }
 
@@ -1002,10 +1014,8 @@ cmd_control(struct run *r, int nargs, char *const *args)
 {
 	bool need_reason =
 	    strcmp(r->cmd, "abort") == 0 || strcmp(r->cmd, "rollback") == 0;
-	json_t *body, *doc = NULL;
-	char *path = NULL, *raw = NULL;
-	size_t len;
-	long status;
+	json_t *body;
+	char *path = NULL;
 	int rc;
 
 	if (nargs != 1 || !valid_id(args[0]))
@@ -1022,13 +1032,9 @@ cmd_control(struct run *r, int nargs, char *const *args)
 		    "not UTF-8\n");
 		return EXIT_USAGE;
 	}
-	rc = request(r, "POST", path, body, NULL, &status, &doc, &raw, &len);
-	if (rc == EXIT_OK && r->view->answer(r, status, doc, raw, len) < 0)
-		rc = EXIT_FAIL;
+	rc = request_answer(r, "POST", path, body);
 	json_decref(body);
-	json_decref(doc);
 	free(path);
-	free(raw);
 	return rc;
 }
 

@@ -343,6 +343,26 @@ db_send(struct api_ctx *ctx, struct http_req *req, const char *sql, int nparams,
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
 }
 
+/*
+ * After a query answering req: when it failed, reply (503 when the
+ * connection broke, 500 when the server refused the query) naming what
+ * was being done, and return true.
+ */
+static bool
+db_failed(
+    struct http_req *req, PGresult *res, const char *errmsg, const char *what)
+{
+	char msg[600];
+
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
+		return false;
+	snprintf(msg, sizeof(msg), "%s failed: %s", what,
+	    errmsg ? errmsg : "no result");
+	http_reply_error(
+	    req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL, msg, NULL);
+	return true;
+}
+
 static void
 readyz_done(PGresult *res, const char *errmsg, void *arg)
 {
@@ -464,13 +484,7 @@ audit_done(PGresult *res, const char *errmsg, void *arg)
 	json_error_t jerr;
 	json_t *entries;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		char msg[400];
-
-		snprintf(msg, sizeof(msg), "reading the audit log failed: %s",
-		    errmsg ? errmsg : "no result");
-		http_reply_error(
-		    req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL, msg, NULL);
+	if (db_failed(req, res, errmsg, "reading the audit log")) {
 		http_req_unref(req);
 		return;
 	}
@@ -649,13 +663,8 @@ version_done(PGresult *res, const char *errmsg, void *arg)
 	json_error_t jerr;
 	json_t *def;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		char msg[400];
-
-		snprintf(msg, sizeof(msg), "reading the version failed: %s",
-		    errmsg ? errmsg : "no result");
-		http_reply_error(
-		    req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL, msg, NULL);
+	if (db_failed(req, res, errmsg, "reading the version")) {
+		/* answered */
 	} else if (PQntuples(res) == 0) {
 		http_reply_error(req, GANTRY_ENOENT,
 		    "no such version of this pipeline", NULL);
@@ -991,13 +1000,8 @@ json_row_done(PGresult *res, const char *errmsg, void *arg)
 	struct http_req *req = arg;
 	json_error_t jerr;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		char msg[400];
-
-		snprintf(msg, sizeof(msg), "query failed: %s",
-		    errmsg ? errmsg : "no result");
-		http_reply_error(
-		    req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL, msg, NULL);
+	if (db_failed(req, res, errmsg, "the query")) {
+		/* answered */
 	} else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
 		http_reply_error(req, GANTRY_ENOENT, "no such execution", NULL);
 	} else {
@@ -1032,9 +1036,8 @@ snapshot_done(PGresult *res, const char *errmsg, void *arg)
 	json_t *j;
 	struct exec *x;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
-		    errmsg ? errmsg : "query failed", NULL);
+	if (db_failed(req, res, errmsg, "reading the execution")) {
+		/* answered */
 	} else if (PQntuples(res) == 0) {
 		http_reply_error(req, GANTRY_ENOENT, "no such execution", NULL);
 	} else {
@@ -1231,12 +1234,8 @@ sse_replay(PGresult *res, const char *errmsg, void *arg)
 		sse_free_if_done(sse);
 		return;
 	}
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		http_reply_error(sse->req,
-		    res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
-		    errmsg ? errmsg : "query failed", NULL);
+	if (db_failed(sse->req, res, errmsg, "reading the event log"))
 		return;
-	}
 	if (PQntuples(res) == 0) {
 		http_reply_error(
 		    sse->req, GANTRY_ENOENT, "no such execution", NULL);
@@ -1414,9 +1413,7 @@ logs_done(PGresult *res, const char *errmsg, void *arg)
 	json_t *attempts, *cur = NULL;
 	int last = 0;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		http_reply_error(req, res ? GANTRY_EINTERNAL : GANTRY_EUNAVAIL,
-		    errmsg ? errmsg : "query failed", NULL);
+	if (db_failed(req, res, errmsg, "reading the hook output")) {
 		http_req_unref(req);
 		return;
 	}

@@ -1590,10 +1590,29 @@ stuck_check(evutil_socket_t fd, short what, void *arg)
 #define LEFTOVER_GRACE_MS 1000
 #define LEFTOVER_GIVE_UP_MS 10000
 
+/* Read /proc/PID/NAME into buf (NUL-terminated); its length or -1. */
+static ssize_t
+proc_read(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len >= 0)
+		buf[len] = '\0';
+	return len;
+}
+
 static size_t
 leftover_groups(const char *home, pid_t *out, size_t max)
 {
-	char want_home[PATH_MAX + 8], path[64], buf[16384];
+	char want_home[PATH_MAX + 8], buf[16384];
 	size_t n = 0, hlen;
 	struct dirent *de;
 	DIR *d = opendir("/proc");
@@ -1606,20 +1625,13 @@ leftover_groups(const char *home, pid_t *out, size_t max)
 		pid_t pid = (pid_t)atoi(de->d_name);
 		bool has_exec = false, has_home = false;
 		char state = 0, *rp;
-		int pgrp = 0, fd;
+		int pgrp = 0;
 		ssize_t len;
 
 		if (pid <= 1 || pid == getpid())
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if ((len = proc_read(pid, "environ", buf, sizeof(buf))) <= 0)
 			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
 		for (ssize_t off = 0; off < len;
 		     off += (ssize_t)strlen(buf + off) + 1) {
 			if (strncmp(buf + off, "GANTRY_EXECUTION=", 17) == 0)
@@ -1630,15 +1642,8 @@ leftover_groups(const char *home, pid_t *out, size_t max)
 		}
 		if (!has_exec || !has_home)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if ((len = proc_read(pid, "stat", buf, sizeof(buf))) <= 0)
 			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
 		rp = strrchr(buf, ')'); /* comm may hold spaces */
 		if (rp == NULL ||
 		    sscanf(rp + 1, " %c %*d %d", &state, &pgrp) != 2 ||
@@ -2043,8 +2048,10 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 	j->uri = t->artifact_uri ? strdup(t->artifact_uri) : NULL;
 	j->sha = t->artifact_sha256 ? strdup(t->artifact_sha256) : NULL;
 	j->sig = t->artifact_signature ? strdup(t->artifact_signature) : NULL;
-	/* The definition the execution runs: the stored current version. */
-	{
+	/* The definition the execution runs: the stored current version,
+	 * compiled once per version and shared. */
+	j->def = def_find(e, t->pipeline, version);
+	if (j->def == NULL) {
 		const char *file =
 		    pipelines_file_of(e->d->pipelines, t->pipeline);
 		json_t *doc = pipelines_get_json(e->d->pipelines, t->pipeline);
@@ -2053,6 +2060,7 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 		          JSON_SORT_KEYS | JSON_COMPACT)
 		    : NULL;
 
+		snprintf(why, sizeof(why), "cannot serialise the definition");
 		j->def = text ? def_from_text(e, t->pipeline, version, text,
 		                    file, why, sizeof(why))
 		              : NULL;
