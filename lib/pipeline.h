@@ -72,6 +72,10 @@ struct alarm_def {
 	int64_t period_ms; /* sampling period, default 30s */
 	int m, n; /* datapoints M/N to breach, default 1/1 */
 	double factor; /* spike factor; relative canary factor */
+	bool relative; /* the query holds {{target}}: during a one-box bake
+			  the one-box is judged against the rest of the
+			  stage's targets (factor: how much worse, default 2) */
+	bool has_threshold; /* above/below given */
 	int64_t baseline_ms; /* spike baseline window, default 30m */
 	bool missing_data_ok; /* `insufficient_data: pass`; default
 				     false: no data never passes a bake */

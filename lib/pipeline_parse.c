@@ -820,9 +820,9 @@ parse_alarm(
 {
 	static const char *const keys[] = {"prometheus", "command", "push",
 	    "above", "below", "period", "datapoints", "anomaly",
-	    "insufficient_data", NULL};
-	static const char *const not_push[] = {
-	    "above", "below", "anomaly", "period", "datapoints", NULL};
+	    "insufficient_data", "factor", NULL};
+	static const char *const not_push[] = {"above", "below", "anomaly",
+	    "period", "datapoints", "factor", NULL};
 	static const char *const insufficient[] = {"fail", "pass", NULL};
 	const json_t *prom, *cmd, *push, *above, *below, *anom, *f;
 	char kp[PLEN];
@@ -882,6 +882,21 @@ parse_alarm(
 		a->above = false;
 	if (above && below)
 		report(c, path, "above and below are exclusive");
+	a->has_threshold = above != NULL || below != NULL;
+	if (a->query != NULL && a->source != ALARM_SRC_PUSH &&
+	    strstr(a->query, "{{target}}") != NULL) {
+		a->relative = true;
+		a->factor = 2.0;
+	}
+	path_key(kp, path, "factor");
+	if ((f = member(c, v, path, "factor", false)) != NULL) {
+		if (!a->relative)
+			report(c, kp,
+			    "factor is for relative alarms: the query must "
+			    "hold {{target}}");
+		else if (want_number(c, f, kp, &a->factor) && !(a->factor > 1))
+			report(c, kp, "factor must be greater than 1");
+	}
 	path_key(kp, path, "period");
 	if ((f = member(c, v, path, "period", false)) != NULL)
 		(void)want_duration(c, f, kp, SEC, HOUR, &a->period_ms);
@@ -912,7 +927,11 @@ parse_alarm(
 			report(c, path,
 			    "threshold (above/below) and anomaly are "
 			    "exclusive");
-		else if (!above && !below && !anom)
+		else if (a->relative && anom)
+			report(c, path,
+			    "a relative alarm ({{target}} in its query) "
+			    "cannot be an anomaly");
+		else if (!above && !below && !anom && !a->relative)
 			report(c, path,
 			    "alarm needs a threshold (above/below) or an "
 			    "anomaly");
