@@ -1259,7 +1259,7 @@ blockers_equal(const struct exec *x, const struct exec_blocker *b, size_t n)
 static void
 block(struct eng_exec *ee, const char *kind, const char *reason, int64_t until)
 {
-	struct exec_blocker b = {(char *)kind, (char *)reason, until};
+	struct exec_blocker b = {(char *)kind, (char *)reason, until, NULL};
 	struct exec_event ev;
 
 	if (blockers_equal(ee->x, &b, 1))

@@ -12,6 +12,7 @@
 
 #include "duration.h"
 #include "floors.h"
+#include "pipeline.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -27,6 +28,7 @@ enum key_type {
 	KT_BOOL,
 	KT_TOKENS,
 	KT_FLOORS,
+	KT_ALARMS,
 };
 
 struct key {
@@ -63,6 +65,18 @@ static const struct key keys[] = {
     {"allow_root", KT_BOOL, OFF(allow_root), "false", false, false, 0, 0},
     {"tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0},
     {"safety_floors", KT_FLOORS, OFF(floors), NULL, false, true, 0, 0},
+    {"alarms", KT_ALARMS, OFF(alarms), NULL, false, true, 0, 0},
+    {"prometheus", KT_STRING, OFF(prometheus), NULL, false, true, 0, 0},
+    {"metric_timeout", KT_DURATION, OFF(metric_timeout_ms), "5s", false, true,
+        100, 300000},
+    {"override_max", KT_DURATION, OFF(override_max_ms), "1h", false, true,
+        60000, 7LL * 86400000},
+    {"alertmanager_label", KT_STRING, OFF(alertmanager_label), "gantry_alarm",
+        false, true, 0, 0},
+    {"github_secret", KT_STRING, OFF(github_secret), NULL, false, true, 0, 0},
+    {"gitlab_token", KT_STRING, OFF(gitlab_token), NULL, false, true, 0, 0},
+    {"gerrit_token", KT_STRING, OFF(gerrit_token), NULL, false, true, 0, 0},
+    {"public_url", KT_STRING, OFF(public_url), NULL, false, true, 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -343,6 +357,20 @@ apply_key(const struct key *k, const json_t *v, struct gantry_config *cfg,
 	case KT_FLOORS:
 		(void)floors_from_json_at(v, file, k->name, &cfg->floors, diag);
 		return;
+	case KT_ALARMS:
+		alarm_defs_free(cfg->alarms, cfg->nalarms);
+		cfg->alarms = NULL;
+		cfg->nalarms = 0;
+		if (pipeline_parse_alarms(
+		        v, file, &cfg->alarms, &cfg->nalarms, diag) < 0)
+			return;
+		for (size_t i = 0; i < cfg->nalarms; i++)
+			if (cfg->alarms[i].relative)
+				diag_add(diag, file, k->name,
+				    "%s: an org-wide alarm cannot be relative "
+				    "({{target}}): it watches no stage",
+				    cfg->alarms[i].name);
+		return;
 	}
 }
 
@@ -390,6 +418,13 @@ config_free(struct gantry_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->signing_key);
 	free(cfg->tokens);
+	alarm_defs_free(cfg->alarms, cfg->nalarms);
+	free(cfg->prometheus);
+	free(cfg->alertmanager_label);
+	free(cfg->github_secret);
+	free(cfg->gitlab_token);
+	free(cfg->gerrit_token);
+	free(cfg->public_url);
 	free(cfg);
 }
 
@@ -468,6 +503,8 @@ key_equal(const struct key *k, const struct gantry_config *a,
 		return *FIELD(a, k, int64_t) == *FIELD(b, k, int64_t);
 	case KT_FLOORS:
 		return memcmp(&a->floors, &b->floors, sizeof(a->floors)) == 0;
+	case KT_ALARMS:
+		return false; /* reloadable: never asked */
 	case KT_TOKENS:
 		return a->ntokens == b->ntokens &&
 		    (a->ntokens == 0 ||

@@ -44,6 +44,16 @@ struct gantry_config {
 	struct auth_token *tokens;
 	size_t ntokens;
 	struct pipeline_floors floors; /* safety_floors (floors.h) */
+	struct alarm_def *alarms; /* org-wide alarms: block every pipeline */
+	size_t nalarms;
+	char *prometheus; /* base URL of the Prometheus server, or NULL */
+	int64_t metric_timeout_ms; /* a Prometheus query or probe command */
+	int64_t override_max_ms; /* longest expiry of an override */
+	char *alertmanager_label; /* label naming the gantry alarm */
+	char *github_secret; /* webhook HMAC secret, NULL: receiver off */
+	char *gitlab_token; /* X-Gitlab-Token, NULL: receiver off */
+	char *gerrit_token; /* bearer or ?token=, NULL: receiver off */
+	char *public_url; /* how users reach gantryd, for links */
 };
 
 /* A config with every default set (database unset).  Caller frees with

@@ -167,6 +167,8 @@ exec_event_name(enum exec_event_kind k)
 		return "rejected";
 	case EV_RESTARTED:
 		return "restarted";
+	case EV_OVERRIDE:
+		return "override";
 	}
 	return "unknown";
 }
@@ -179,8 +181,34 @@ blockers_free(struct exec_blocker *b, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(b[i].kind);
 		free(b[i].reason);
+		free(b[i].id);
 	}
 	free(b);
+}
+
+static void
+overrides_free(struct exec_override *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(o[i].stage);
+		free(o[i].blocker);
+		free(o[i].actor);
+		free(o[i].reason);
+	}
+	free(o);
+}
+
+static void
+decisions_free(struct exec_decision *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].stage);
+		free(d[i].kind);
+		free(d[i].subject);
+		free(d[i].reason);
+		json_decref(d[i].detail);
+	}
+	free(d);
 }
 
 static void
@@ -205,6 +233,8 @@ exec_free(struct exec *x)
 		stage_clear(&x->stages[i]);
 	free(x->stages);
 	blockers_free(x->blockers, x->nblockers);
+	overrides_free(x->overrides, x->noverrides);
+	decisions_free(x->decisions, x->ndecisions);
 	free(x->pipeline);
 	free(x->revision);
 	free(x->artifact_uri);
@@ -317,6 +347,10 @@ exec_dup(const struct exec *x)
 	y->nstages = 0;
 	y->blockers = NULL;
 	y->nblockers = 0;
+	y->overrides = NULL;
+	y->noverrides = 0;
+	y->decisions = NULL;
+	y->ndecisions = 0;
 	if (x->nblockers > 0) {
 		y->blockers = calloc(x->nblockers, sizeof(*y->blockers));
 		if (y->blockers == NULL)
@@ -328,6 +362,42 @@ exec_dup(const struct exec *x)
 			y->blockers[i].reason =
 			    dup_or_null(x->blockers[i].reason, &fail);
 			y->blockers[i].until = x->blockers[i].until;
+			y->blockers[i].id =
+			    dup_or_null(x->blockers[i].id, &fail);
+		}
+	}
+	if (x->noverrides > 0) {
+		y->overrides = calloc(x->noverrides, sizeof(*y->overrides));
+		if (y->overrides == NULL)
+			goto fail;
+		y->noverrides = x->noverrides;
+		for (size_t i = 0; i < x->noverrides; i++) {
+			const struct exec_override *o = &x->overrides[i];
+			struct exec_override *d = &y->overrides[i];
+
+			*d = *o;
+			d->stage = dup_or_null(o->stage, &fail);
+			d->blocker = dup_or_null(o->blocker, &fail);
+			d->actor = dup_or_null(o->actor, &fail);
+			d->reason = dup_or_null(o->reason, &fail);
+		}
+	}
+	if (x->ndecisions > 0) {
+		y->decisions = calloc(x->ndecisions, sizeof(*y->decisions));
+		if (y->decisions == NULL)
+			goto fail;
+		y->ndecisions = x->ndecisions;
+		for (size_t i = 0; i < x->ndecisions; i++) {
+			const struct exec_decision *o = &x->decisions[i];
+			struct exec_decision *d = &y->decisions[i];
+
+			*d = *o;
+			d->stage = dup_or_null(o->stage, &fail);
+			d->kind = dup_or_null(o->kind, &fail);
+			d->subject = dup_or_null(o->subject, &fail);
+			d->reason = dup_or_null(o->reason, &fail);
+			/* details are immutable: shared, not copied */
+			d->detail = json_incref(o->detail);
 		}
 	}
 	if (x->nstages > 0) {
@@ -577,6 +647,29 @@ emit_timer(struct ctx *c, enum exec_intent_kind kind, size_t si)
 		it->deadline = c->x->stages[si].bake_until;
 }
 
+/* IN_NOTIFY with this reason (takes ownership). */
+static void
+emit_notify_text(struct ctx *c, char *reason)
+{
+	struct exec *x = c->x;
+	struct exec_intent *it = intent_add(c, IN_NOTIFY);
+
+	x->notify_seq++;
+	if (it == NULL) {
+		free(reason);
+		return;
+	}
+	it->step = cfmt(c, "notify:%d", x->notify_seq);
+	it->attempt = 1;
+	it->hook = cdup(c, "notify");
+	it->action = cdup(c, "notify");
+	if (x->stage < x->nstages)
+		it->stage = cdup(c, x->stages[x->stage].name);
+	it->version = cdup(c, x->artifact_sha256);
+	it->timeout_ms = hook_timeout(c->def, NULL, "notify");
+	it->reason = reason;
+}
+
 /* IN_NOTIFY about the state just entered (x->state), with x->reason. */
 static void
 emit_notify(struct ctx *c)
@@ -781,6 +874,37 @@ start_batch(struct ctx *c, size_t si)
 }
 
 /* --- ending ---------------------------------------------------------------- */
+
+/* Record a go/no-go decision (takes ownership of reason); the first
+ * EXEC_MAX_DECISIONS are kept. */
+static void
+add_decision(struct ctx *c, const char *stage, const char *kind,
+    const char *subject, char *reason, const json_t *detail)
+{
+	struct exec *x = c->x;
+	struct exec_decision *v, *d;
+
+	if (x->ndecisions >= EXEC_MAX_DECISIONS) {
+		free(reason);
+		return;
+	}
+	v = realloc(x->decisions, (x->ndecisions + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(reason);
+		c->oom = true;
+		return;
+	}
+	x->decisions = v;
+	d = &v[x->ndecisions++];
+	memset(d, 0, sizeof(*d));
+	d->at = c->now;
+	d->stage = cdup(c, stage);
+	d->kind = cdup(c, kind);
+	d->subject = cdup(c, subject);
+	d->reason = reason;
+	if (detail != NULL && (d->detail = json_deep_copy(detail)) == NULL)
+		c->oom = true;
+}
 
 static void
 clear_blockers(struct exec *x)
@@ -1162,6 +1286,14 @@ on_may_start(struct ctx *c)
 	x->state = EXEC_RUNNING;
 	x->stage_started = true;
 	s->started_at = c->now;
+	/* an override allows one stage start: this one */
+	for (size_t i = 0; i < x->noverrides; i++) {
+		struct exec_override *o = &x->overrides[i];
+
+		if (!o->used && o->expires > c->now &&
+		    strcmp(o->stage, s->name) == 0)
+			o->used = true;
+	}
 	for (size_t i = 0; i < s->ntargets; i++) {
 		struct exec_target *t = &s->targets[i];
 
@@ -1229,6 +1361,7 @@ on_blocked(struct ctx *c)
 		b[i].kind = cdup(c, ev->blockers[i].kind);
 		b[i].reason = cdup(c, ev->blockers[i].reason);
 		b[i].until = ev->blockers[i].until;
+		b[i].id = cdup(c, ev->blockers[i].id);
 	}
 	blockers_free(x->blockers, x->nblockers);
 	x->blockers = b;
@@ -1471,31 +1604,125 @@ on_timer(struct ctx *c)
 		emit_timer(c, IN_ARM_TIMER, x->stage);
 		return 0;
 	}
+	add_decision(c, s->name, "bake_passed", NULL,
+	    cfmt(c, "%s of stage %s passed: no alarm fired",
+	        one_box_baking(def_stage(c, x->stage), s) ? "one-box bake"
+	                                                  : "bake",
+	        s->name),
+	    c->ev->detail);
 	s->bake_until = 0;
 	advance(c);
 	return 0;
 }
 
-/* RUNNING, PAUSED + alarm-fired: during an in-flight deploy stage, roll
- * it back (promise 3); otherwise recorded only (the daemon blocks the
- * next stage with it). */
+static bool
+guarded_by(const struct stage *st, const char *alarm)
+{
+	for (size_t i = 0; i < st->nalarms; i++)
+		if (strcmp(st->alarms[i], alarm) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * RUNNING, BLOCKED, PAUSED + alarm-fired (promise 3).  The alarm matters
+ * when it guards (is in the `alarms` of) a deploy stage this execution
+ * has deployed: the stage in flight (deploying, baking, testing) is
+ * rolled back; when it guards a stage that already succeeded, every
+ * deployed stage is rolled back, newest first (the change reached
+ * everything after it too).  Ends ROLLED_BACK with the alarm's reason,
+ * and the decision is recorded with its datapoints.  An alarm that
+ * guards nothing deployed is only recorded (the daemon blocks the next
+ * stage with it).
+ */
 static int
 on_alarm(struct ctx *c)
 {
 	struct exec *x = c->x;
-	const struct exec_stage *s;
+	const char *alarm = c->ev->alarm;
+	bool in_flight = false, earlier = false;
+	const char *where = NULL;
 
-	if (!x->stage_started || x->stage >= x->nstages ||
-	    def_stage(c, x->stage)->type != STAGE_DEPLOY)
+	if (x->stage_started && x->stage < x->nstages) {
+		const struct stage *st = def_stage(c, x->stage);
+		const struct exec_stage *s = &x->stages[x->stage];
+
+		in_flight = st->type == STAGE_DEPLOY &&
+		    (s->state == SST_DEPLOYING || s->state == SST_BAKING ||
+		        s->state == SST_TESTING) &&
+		    guarded_by(st, alarm);
+		if (in_flight)
+			where = s->name;
+	}
+	for (size_t si = 0; si < x->nstages; si++)
+		if (x->stages[si].state == SST_SUCCEEDED &&
+		    def_stage(c, si)->type == STAGE_DEPLOY &&
+		    guarded_by(def_stage(c, si), alarm)) {
+			earlier = true;
+			if (where == NULL)
+				where = x->stages[si].name;
+		}
+	if (!in_flight && !earlier)
 		return 0;
-	s = &x->stages[x->stage];
-	if (s->state != SST_DEPLOYING && s->state != SST_BAKING &&
-	    s->state != SST_TESTING)
-		return 0;
-	begin_rollback(c, EXEC_ROLLED_BACK,
-	    cfmt(c, "alarm %s%s%s", c->ev->alarm, c->ev->reason ? ": " : "",
+	add_decision(c, where, "alarm", alarm,
+	    cfmt(c, "alarm %s%s%s", alarm, c->ev->reason ? ": " : "",
 	        c->ev->reason ? c->ev->reason : ""),
-	    false);
+	    c->ev->detail);
+	begin_rollback(c, EXEC_ROLLED_BACK,
+	    cfmt(c, "alarm %s%s%s", alarm, c->ev->reason ? ": " : "",
+	        c->ev->reason ? c->ev->reason : ""),
+	    earlier);
+	return 0;
+}
+
+/*
+ * QUEUED, BLOCKED, PAUSED + override: the waiting stage may start despite
+ * the blocker it names (one of x->blockers, overridable), once, until
+ * ev->expires.  Recorded on the execution, and notified.
+ */
+static int
+on_override(struct ctx *c)
+{
+	struct exec *x = c->x;
+	const struct exec_event *ev = c->ev;
+	const struct exec_blocker *b = NULL;
+	struct exec_override *v, *o;
+	const char *stage;
+
+	if (!waiting(x) || x->stage >= x->nstages)
+		return refuse(c, "no stage is waiting to start");
+	for (size_t i = 0; i < x->nblockers; i++)
+		if (x->blockers[i].id != NULL &&
+		    strcmp(x->blockers[i].id, ev->blocker) == 0)
+			b = &x->blockers[i];
+	if (b == NULL)
+		return refuse(c, "no such blocker on its waiting stage");
+	if (ev->expires <= c->now)
+		return refuse(c, "the override expires before it starts");
+	stage = x->stages[x->stage].name;
+	v = realloc(x->overrides, (x->noverrides + 1) * sizeof(*v));
+	if (v == NULL) {
+		c->oom = true;
+		return 0;
+	}
+	x->overrides = v;
+	o = &v[x->noverrides++];
+	memset(o, 0, sizeof(*o));
+	o->stage = cdup(c, stage);
+	o->blocker = cdup(c, ev->blocker);
+	o->actor = cdup(c, ev->actor);
+	o->reason = cdup(c, ev->reason);
+	o->at = c->now;
+	o->expires = ev->expires;
+	add_decision(c, stage, "override", ev->blocker,
+	    cfmt(c, "%s overridden by %s: %s", b->reason ? b->reason : b->kind,
+	        ev->actor ? ev->actor : "unknown",
+	        ev->reason ? ev->reason : ""),
+	    NULL);
+	emit_notify_text(c,
+	    cfmt(c, "override: stage %s may start despite %s (by %s: %s)",
+	        stage, ev->blocker, ev->actor ? ev->actor : "unknown",
+	        ev->reason ? ev->reason : ""));
 	return 0;
 }
 
@@ -1670,7 +1897,9 @@ static const struct transition {
         on_hook_outcome},
     {EV_TIMER_FIRED, S(EXEC_RUNNING) | S(EXEC_PAUSED), on_timer},
     /* stopping */
-    {EV_ALARM_FIRED, S(EXEC_RUNNING) | S(EXEC_PAUSED), on_alarm},
+    {EV_ALARM_FIRED, S(EXEC_RUNNING) | S(EXEC_BLOCKED) | S(EXEC_PAUSED),
+        on_alarm},
+    {EV_OVERRIDE, WAITING_STATES | S(EXEC_PAUSED), on_override},
     {EV_ABORT, WAITING_STATES | S(EXEC_PAUSED), on_abort},
     {EV_ROLLBACK, WAITING_STATES | S(EXEC_PAUSED), on_rollback},
     {EV_ROLLBACK, S(EXEC_ROLLING_BACK), on_rollback_widen},
@@ -1688,7 +1917,8 @@ static bool
 is_request(enum exec_event_kind k)
 {
 	return k == EV_ABORT || k == EV_ROLLBACK || k == EV_PAUSE ||
-	    k == EV_RESUME || k == EV_SUPERSEDED || k == EV_REJECTED;
+	    k == EV_RESUME || k == EV_SUPERSEDED || k == EV_REJECTED ||
+	    k == EV_OVERRIDE;
 }
 
 /* Does def describe x (exec_new(def) laid it out)? */
@@ -1770,6 +2000,10 @@ check_event(const struct exec_event *ev, struct gantry_error *err)
 	case EV_SUPERSEDED:
 	case EV_REJECTED:
 	case EV_RESTARTED:
+		return 0;
+	case EV_OVERRIDE:
+		if (ev->blocker == NULL)
+			goto bad;
 		return 0;
 	}
 	return gantry_error_set(

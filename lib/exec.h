@@ -99,10 +99,39 @@ struct exec_stage {
 /* One blocker reason, given by the daemon (windows, busy targets, holds,
  * alarms, review): the machine only records them. */
 struct exec_blocker {
-	char *kind; /* "window", "busy", "hold", "alarm", "review" */
+	char *kind; /* "window", "busy", "queue", "hold", "alarm", "review" */
 	char *reason;
 	int64_t until; /* ms when known to clear by itself; 0 unknown */
+	char *id; /* what an override names: "alarm:NAME", "window",
+		     "hold:ID", "review"; NULL: not overridable (queue,
+		     busy) */
 };
+
+/* An override (EV_OVERRIDE): the current stage may start despite the
+ * blocker named `blocker`, once, until `expires` (ms). */
+struct exec_override {
+	char *stage;
+	char *blocker; /* an exec_blocker id */
+	char *actor, *reason;
+	int64_t at, expires;
+	bool used; /* the stage started under it */
+};
+
+/* A go/no-go decision, with what produced it (SPEC promise: "why did it
+ * roll back?" is answered on the execution). */
+struct exec_decision {
+	int64_t at;
+	char *stage; /* NULL: not about one stage */
+	char *kind; /* "alarm", "bake_passed", "override" */
+	char *subject; /* alarm name, blocker id */
+	char *reason;
+	json_t *detail; /* datapoints, rule, threshold (immutable; may be
+			   NULL) */
+};
+
+/* At most this many decisions are kept per execution (the first ones:
+ * the one that stopped a rollout is among them). */
+#define EXEC_MAX_DECISIONS 64
 
 struct exec {
 	int64_t id;
@@ -122,6 +151,10 @@ struct exec {
 	size_t nstages;
 	struct exec_blocker *blockers;
 	size_t nblockers;
+	struct exec_override *overrides;
+	size_t noverrides;
+	struct exec_decision *decisions;
+	size_t ndecisions;
 	bool rolling_back_all; /* a rollback request: all deployed stages */
 	enum exec_state final_state; /* terminal state once rollbacks end */
 	char *reason; /* why it ended (or is rolling back) */
@@ -154,7 +187,9 @@ enum exec_event_kind {
 	EV_RESTARTED, /* gantryd restarted: re-run every running
 				 step with attempt + 1, re-arm timers,
 				 re-request the stage */
+	EV_OVERRIDE, /* blocker id, expires, actor, reason */
 };
+#define EV_LAST EV_OVERRIDE
 
 struct exec_event {
 	enum exec_event_kind kind;
@@ -176,6 +211,12 @@ struct exec_event {
 	/* EV_BLOCKED */
 	const struct exec_blocker *blockers;
 	size_t nblockers;
+	/* EV_OVERRIDE */
+	const char *blocker;
+	int64_t expires; /* ms */
+	/* EV_ALARM_FIRED, EV_TIMER_FIRED (a bake's end): what the decision
+	 * was made on (borrowed) */
+	const json_t *detail;
 };
 
 enum exec_intent_kind {

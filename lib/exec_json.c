@@ -62,8 +62,50 @@ stage_to_json(const struct exec_stage *s)
 static json_t *
 blocker_to_json(const struct exec_blocker *b)
 {
-	return json_pack("{s:o, s:o, s:I}", "kind", str_or_null(b->kind),
-	    "reason", str_or_null(b->reason), "until", (json_int_t)b->until);
+	return json_pack("{s:o, s:o, s:I, s:o}", "kind", str_or_null(b->kind),
+	    "reason", str_or_null(b->reason), "until", (json_int_t)b->until,
+	    "id", str_or_null(b->id));
+}
+
+static json_t *
+overrides_to_json(const struct exec_override *o, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a,
+		        json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:b}",
+		            "stage", str_or_null(o[i].stage), "blocker",
+		            str_or_null(o[i].blocker), "actor",
+		            str_or_null(o[i].actor), "reason",
+		            str_or_null(o[i].reason), "at", (json_int_t)o[i].at,
+		            "expires", (json_int_t)o[i].expires, "used",
+		            o[i].used)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *
+decisions_to_json(const struct exec_decision *d, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a,
+		        json_pack("{s:I, s:o, s:o, s:o, s:o, s:O}", "at",
+		            (json_int_t)d[i].at, "stage",
+		            str_or_null(d[i].stage), "kind",
+		            str_or_null(d[i].kind), "subject",
+		            str_or_null(d[i].subject), "reason",
+		            str_or_null(d[i].reason), "detail",
+		            d[i].detail != NULL ? d[i].detail : json_null())) <
+		    0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
 }
 
 static json_t *
@@ -95,7 +137,7 @@ exec_to_json(const struct exec *x)
 	/* final_state: EXEC_QUEUED means none (no rollback was started) */
 	o = json_pack("{s:I, s:o, s:i, s:o, s:s, s:s, s:b, "
 	              "s:{s:o, s:o, s:o}, s:I, s:I, s:b, s:b, s:o, s:o, s:I, "
-	              "s:I, s:i, s:o, s:o}",
+	              "s:I, s:i, s:o, s:o, s:o, s:o}",
 	    "id", (json_int_t)x->id, "pipeline", str_or_null(x->pipeline),
 	    "pipeline_version", x->pipeline_version, "revision",
 	    str_or_null(x->revision), "state", exec_state_name(x->state),
@@ -111,7 +153,9 @@ exec_to_json(const struct exec *x)
 	    "reason", str_or_null(x->reason), "created_at",
 	    (json_int_t)x->created_at, "finished_at",
 	    (json_int_t)x->finished_at, "notify_seq", x->notify_seq, "blockers",
-	    blockers_to_json(x->blockers, x->nblockers), "stages", stages);
+	    blockers_to_json(x->blockers, x->nblockers), "overrides",
+	    overrides_to_json(x->overrides, x->noverrides), "decisions",
+	    decisions_to_json(x->decisions, x->ndecisions), "stages", stages);
 	return o;
 }
 
@@ -128,6 +172,8 @@ enum {
 	F_ARTIFACT = 1 << 8, /* only when set */
 	F_TARGETS = 1 << 9,
 	F_BLOCKERS = 1 << 10,
+	F_BLOCKER = 1 << 11, /* blocker id + expires */
+	F_DETAIL = 1 << 12, /* only when set */
 };
 
 static unsigned
@@ -145,9 +191,11 @@ event_fields(enum exec_event_kind k)
 	case EV_HOOK_TIMED_OUT:
 		return F_STEP | F_ATTEMPT;
 	case EV_TIMER_FIRED:
-		return F_TIMER;
+		return F_TIMER | F_DETAIL;
 	case EV_ALARM_FIRED:
-		return F_ALARM | F_REASON;
+		return F_ALARM | F_REASON | F_DETAIL;
+	case EV_OVERRIDE:
+		return F_BLOCKER | F_ACTOR | F_REASON;
 	case EV_ALARM_CLEARED:
 		return F_ALARM;
 	case EV_ABORT:
@@ -167,7 +215,7 @@ event_fields(enum exec_event_kind k)
 static bool
 kind_known(int k)
 {
-	return k >= EV_TRIGGERED && k <= EV_RESTARTED;
+	return k >= EV_TRIGGERED && k <= EV_LAST;
 }
 
 json_t *
@@ -224,6 +272,14 @@ exec_event_to_json(const struct exec_event *ev)
 	if (f & F_BLOCKERS)
 		bad |= json_object_set_new(o, "blockers",
 		    blockers_to_json(ev->blockers, ev->nblockers));
+	if (f & F_BLOCKER) {
+		bad |=
+		    json_object_set_new(o, "blocker", str_or_null(ev->blocker));
+		bad |= json_object_set_new(
+		    o, "expires", json_integer((json_int_t)ev->expires));
+	}
+	if ((f & F_DETAIL) && ev->detail != NULL)
+		bad |= json_object_set(o, "detail", (json_t *)ev->detail);
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -439,10 +495,83 @@ blocker_from_json(const json_t *j, const char *where, struct exec_blocker *b,
 		    err, GANTRY_EINVAL, "%s: expected an object", where);
 	if (get_str(&at, j, "kind", &b->kind) < 0 ||
 	    get_str(&at, j, "reason", &b->reason) < 0 ||
-	    get_i64(&at, j, "until", 0, &b->until) < 0)
+	    get_i64(&at, j, "until", 0, &b->until) < 0 ||
+	    (field(j, "id") != NULL && get_str(&at, j, "id", &b->id) < 0))
 		return -1;
 	if (b->kind == NULL)
 		return bad_field(&at, "kind", "a string");
+	return 0;
+}
+
+/* "overrides": absent in snapshots written before overrides existed. */
+static int
+overrides_from_json(const struct at *at, const json_t *a, struct exec *x)
+{
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a))
+		return bad_field(at, "overrides", "an array");
+	if (json_array_size(a) == 0)
+		return 0;
+	x->overrides = calloc(json_array_size(a), sizeof(*x->overrides));
+	if (x->overrides == NULL)
+		return gantry_error_set(
+		    at->err, GANTRY_ENOMEM, "out of memory");
+	x->noverrides = json_array_size(a);
+	for (size_t i = 0; i < x->noverrides; i++) {
+		const json_t *o = json_array_get(a, i);
+		struct exec_override *d = &x->overrides[i];
+		char w[64];
+		struct at oat = {w, at->err};
+
+		snprintf(w, sizeof(w), "execution.overrides[%zu]", i);
+		if (get_str(&oat, o, "stage", &d->stage) < 0 ||
+		    get_str(&oat, o, "blocker", &d->blocker) < 0 ||
+		    get_str(&oat, o, "actor", &d->actor) < 0 ||
+		    get_str(&oat, o, "reason", &d->reason) < 0 ||
+		    get_i64(&oat, o, "at", INT64_MIN, &d->at) < 0 ||
+		    get_i64(&oat, o, "expires", INT64_MIN, &d->expires) < 0 ||
+		    get_bool(&oat, o, "used", &d->used) < 0)
+			return -1;
+		if (d->stage == NULL || d->blocker == NULL)
+			return bad_field(&oat, "stage", "a string");
+	}
+	return 0;
+}
+
+static int
+decisions_from_json(const struct at *at, const json_t *a, struct exec *x)
+{
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a))
+		return bad_field(at, "decisions", "an array");
+	if (json_array_size(a) == 0)
+		return 0;
+	x->decisions = calloc(json_array_size(a), sizeof(*x->decisions));
+	if (x->decisions == NULL)
+		return gantry_error_set(
+		    at->err, GANTRY_ENOMEM, "out of memory");
+	x->ndecisions = json_array_size(a);
+	for (size_t i = 0; i < x->ndecisions; i++) {
+		const json_t *o = json_array_get(a, i), *d;
+		struct exec_decision *v = &x->decisions[i];
+		char w[64];
+		struct at dat = {w, at->err};
+
+		snprintf(w, sizeof(w), "execution.decisions[%zu]", i);
+		if (get_i64(&dat, o, "at", INT64_MIN, &v->at) < 0 ||
+		    get_str(&dat, o, "stage", &v->stage) < 0 ||
+		    get_str(&dat, o, "kind", &v->kind) < 0 ||
+		    get_str(&dat, o, "subject", &v->subject) < 0 ||
+		    get_str(&dat, o, "reason", &v->reason) < 0)
+			return -1;
+		d = field(o, "detail");
+		if (d != NULL && !json_is_null(d) &&
+		    (v->detail = json_deep_copy(d)) == NULL)
+			return gantry_error_set(
+			    at->err, GANTRY_ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -521,6 +650,9 @@ exec_from_json(const json_t *j, struct gantry_error *err)
 		        &x->blockers[i], err) < 0)
 			goto fail;
 	}
+	if (overrides_from_json(&at, field(j, "overrides"), x) < 0 ||
+	    decisions_from_json(&at, field(j, "decisions"), x) < 0)
+		goto fail;
 	if (json_array_size(stages) > 0) {
 		x->stages = calloc(json_array_size(stages), sizeof(*x->stages));
 		if (x->stages == NULL)
@@ -644,6 +776,9 @@ event_blockers(const struct at *at, const json_t *j, struct exec_event *ev)
 		b[i].kind = (char *)kind;
 		b[i].reason = (char *)reason;
 		b[i].until = until;
+		if (opt_str(at, o, "id", &kind) < 0)
+			return bad_field(at, "blockers", "ids as strings");
+		b[i].id = (char *)kind;
 	}
 	ev->nblockers = json_array_size(a);
 	return 0;
@@ -664,7 +799,7 @@ exec_event_from_json(
 		    err, GANTRY_EINVAL, "event: expected an object");
 	if (req_str(&at, j, "kind", &kind) < 0)
 		return -1;
-	for (k = EV_TRIGGERED; k <= EV_RESTARTED; k++)
+	for (k = EV_TRIGGERED; k <= EV_LAST; k++)
 		if (strcmp(exec_event_name((enum exec_event_kind)k), kind) == 0)
 			break;
 	if (!kind_known(k))
@@ -689,9 +824,17 @@ exec_event_from_json(
 	            opt_str(&at, j, "artifact_signature",
 	                &ev->artifact_signature) < 0)) ||
 	    ((f & F_TARGETS) && event_targets(&at, j, ev) < 0) ||
-	    ((f & F_BLOCKERS) && event_blockers(&at, j, ev) < 0)) {
+	    ((f & F_BLOCKERS) && event_blockers(&at, j, ev) < 0) ||
+	    ((f & F_BLOCKER) &&
+	        (req_str(&at, j, "blocker", &ev->blocker) < 0 ||
+	            get_i64(&at, j, "expires", INT64_MIN, &ev->expires) < 0))) {
 		exec_event_release(ev);
 		return -1;
+	}
+	if (f & F_DETAIL) {
+		const json_t *d = json_object_get(j, "detail");
+
+		ev->detail = d != NULL && !json_is_null(d) ? d : NULL;
 	}
 	return 0;
 }

@@ -50,6 +50,16 @@ pipeline_hook_find(const struct pipeline *p, const char *name)
 	return NULL;
 }
 
+void
+alarm_defs_free(struct alarm_def *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].query);
+	}
+	free(v);
+}
+
 const struct alarm_def *
 pipeline_alarm_find(const struct pipeline *p, const char *name)
 {
@@ -127,11 +137,7 @@ pipeline_free(struct pipeline *p)
 	}
 	free(p->hooks);
 	free(p->signing_public_key);
-	for (size_t i = 0; i < p->nalarms; i++) {
-		free(p->alarms[i].name);
-		free(p->alarms[i].query);
-	}
-	free(p->alarms);
+	alarm_defs_free(p->alarms, p->nalarms);
 	windows_free(&p->windows);
 	for (size_t i = 0; i < p->nstages; i++)
 		stage_free(&p->stages[i]);

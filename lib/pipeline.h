@@ -197,6 +197,18 @@ struct pipeline_floors {
 /* Free p and everything it holds; NULL is a no-op. */
 void pipeline_free(struct pipeline *p);
 
+/* Free n alarm definitions and the array. */
+void alarm_defs_free(struct alarm_def *v, size_t n);
+
+/*
+ * Parse an `alarms` mapping on its own (the daemon config's org-wide
+ * alarms use the pipeline grammar): problems go to diag as
+ * "file:alarms.NAME.key: message".  0 with *out (caller frees with
+ * alarm_defs_free) or -1.
+ */
+int pipeline_parse_alarms(const json_t *v, const char *file,
+    struct alarm_def **out, size_t *n, struct diag *diag) MUSTCHECK;
+
 /* Names for enums as written in files. */
 const char *pipeline_source_name(enum pipeline_source_kind k);
 const char *stage_type_name(enum stage_type t);

@@ -1713,6 +1713,29 @@ parse_top(struct pctx *c, const json_t *doc)
 		    "stages needs review.required: true");
 }
 
+int
+pipeline_parse_alarms(const json_t *v, const char *file, struct alarm_def **out,
+    size_t *n, struct diag *diag)
+{
+	struct pctx c = {0};
+	struct pipeline p = {0};
+	size_t before = diag->n + diag->dropped;
+
+	*out = NULL;
+	*n = 0;
+	c.file = file;
+	c.diag = diag;
+	c.p = &p;
+	parse_alarms(&c, v);
+	if (diag->n + diag->dropped != before) {
+		alarm_defs_free(p.alarms, p.nalarms);
+		return -1;
+	}
+	*out = p.alarms;
+	*n = p.nalarms;
+	return 0;
+}
+
 struct pipeline *
 pipeline_parse(const json_t *doc, const char *file,
     const struct pipeline_floors *floors, const struct pipeline_io *io,

@@ -708,7 +708,9 @@ START_TEST(test_key_names)
 	    "pipelines_dir", "max_body", "max_connections",
 	    "db_connect_timeout", "db_statement_timeout", "state_dir",
 	    "max_hooks", "signing_key", "user", "allow_root", "tokens",
-	    "safety_floors"};
+	    "safety_floors", "alarms", "prometheus", "metric_timeout",
+	    "override_max", "alertmanager_label", "github_secret",
+	    "gitlab_token", "gerrit_token", "public_url"};
 	size_t n = 0;
 
 	while (config_key_name(n) != NULL) {
@@ -719,6 +721,42 @@ START_TEST(test_key_names)
 	ck_assert_uint_eq(n, sizeof(want) / sizeof(want[0]));
 	ck_assert_ptr_null(config_key_name(n + 1));
 	ck_assert_ptr_null(config_key_name(SIZE_MAX));
+}
+END_TEST
+
+START_TEST(test_org_alarms)
+{
+	struct diag d = {0};
+	struct gantry_config *cfg = load_ok(
+	    "{\"database\": \"x\", \"prometheus\": \"http://127.0.0.1:9090\","
+	    " \"override_max\": \"30m\", \"alarms\": {\"site-down\":"
+	    " {\"push\": true}, \"errors\": {\"prometheus\": \"sum(x)\","
+	    " \"above\": 0.5, \"datapoints\": \"2/3\"}}}");
+
+	ck_assert_uint_eq(cfg->nalarms, 2);
+	ck_assert_str_eq(cfg->alarms[0].name, "site-down");
+	ck_assert_int_eq(cfg->alarms[0].source, ALARM_SRC_PUSH);
+	ck_assert_int_eq(cfg->alarms[1].m, 2);
+	ck_assert_int_eq(cfg->alarms[1].n, 3);
+	ck_assert_int_eq(cfg->override_max_ms, 30 * 60000);
+	ck_assert_int_eq(cfg->metric_timeout_ms, 5000);
+	ck_assert_str_eq(cfg->alertmanager_label, "gantry_alarm");
+	ck_assert_str_eq(cfg->prometheus, "http://127.0.0.1:9090");
+	config_free(cfg);
+
+	/* every problem of the alarms, with its path */
+	cfg = load(
+	    "{\"database\": \"x\", \"alarms\": {\"a\": {\"above\": 1}}}", &d);
+	ck_assert_ptr_null(cfg);
+	ck_assert(diag_has(&d, "alarms.a: alarm needs a source"));
+	diag_clear(&d);
+	cfg = load("{\"database\": \"x\", \"alarms\": {"
+	           " \"b\": {\"prometheus\": \"x{i=~\\\"{{target}}\\\"}\","
+	           " \"above\": 1}}}",
+	    &d);
+	ck_assert_ptr_null(cfg);
+	ck_assert(diag_has(&d, "b: an org-wide alarm cannot be relative"));
+	diag_clear(&d);
 }
 END_TEST
 
@@ -779,6 +817,7 @@ config_suite(void)
 	tcase_add_test(tc, test_tokens_several_errors);
 	tcase_add_test(tc, test_restart_needed);
 	tcase_add_test(tc, test_key_names);
+	tcase_add_test(tc, test_org_alarms);
 	tcase_add_test(tc, test_safety_floors);
 	tcase_add_test(tc, test_every_key_name_is_accepted);
 	suite_add_tcase(s, tc);

@@ -44,6 +44,9 @@ static struct pipeline pipe_def = {.name = "orders",
 #define ONE_BOX_BAKE 60000
 #define BAKE 120000
 
+static char *beta_alarms[] = {"errors"};
+static char *prod_alarms[] = {"errors", "latency"};
+
 static struct stage stages_def[] = {
     {.name = "build", .type = STAGE_BUILD},
     {.name = "beta",
@@ -55,6 +58,8 @@ static struct stage stages_def[] = {
         .one_box_bake_ms = ONE_BOX_BAKE,
         .batch = 2,
         .bake_ms = BAKE,
+        .alarms = beta_alarms,
+        .nalarms = 1,
         .tests = "smoke"},
     {.name = "integ",
         .type = STAGE_TEST,
@@ -67,6 +72,8 @@ static struct stage stages_def[] = {
         .sequential = false,
         .batch_percent = true,
         .batch = 50,
+        .alarms = prod_alarms,
+        .nalarms = 2,
         .timeout_ms = 90000},
 };
 static const struct exec_def def = {&pipe_def, stages_def, N(stages_def)};
@@ -518,7 +525,8 @@ sim_may_start(struct sim *s)
 static void
 sim_blocked(struct sim *s, const char *why)
 {
-	struct exec_blocker b = {"window", (char *)why, s->now + 1000};
+	struct exec_blocker b = {
+	    "window", (char *)why, s->now + 1000, "window"};
 	struct exec_event ev = {
 	    .kind = EV_BLOCKED, .blockers = &b, .nblockers = 1};
 
@@ -1752,6 +1760,94 @@ START_TEST(test_randomized)
 }
 END_TEST
 
+/* An alarm matters only for stages that list it; one guarding a stage
+ * that already succeeded rolls back every deployed stage, and the
+ * decision keeps the datapoints it was made on. */
+START_TEST(test_alarm_scope)
+{
+	struct sim s;
+	json_t *detail = json_pack(
+	    "{s:s, s:[f, f]}", "rule", "above 0.01", "datapoints", 0.02, 0.03);
+	struct exec_event latency = {
+	    .kind = EV_ALARM_FIRED, .alarm = "latency", .reason = "p99 2s"};
+	struct exec_event errors = {.kind = EV_ALARM_FIRED,
+	    .alarm = "errors",
+	    .reason = "0.03 > 0.01",
+	    .detail = detail};
+
+	sim_init(&s, "sha-given");
+	sim_until_running(&s, "beta:a1:deploy");
+	sim_next(&s);
+	ck_assert_int_eq(stage_of(s.x, "beta")->state, SST_BAKING);
+	sim_step(&s, &latency); /* beta does not watch latency */
+	ck_assert_int_eq(s.x->state, EXEC_RUNNING);
+	ck_assert_uint_eq(s.x->ndecisions, 0);
+	sim_until_running(&s, "integ:test");
+	ck_assert_int_eq(stage_of(s.x, "beta")->state, SST_SUCCEEDED);
+	ck_assert_uint_eq(s.x->ndecisions, 2); /* both bakes passed */
+	ck_assert_str_eq(s.x->decisions[0].kind, "bake_passed");
+	sim_step(&s, &errors); /* beta watches errors until the end */
+	ck_assert_int_eq(s.x->state, EXEC_ROLLING_BACK);
+	ck_assert(s.x->rolling_back_all);
+	ck_assert_uint_eq(s.x->ndecisions, 3);
+	ck_assert_str_eq(s.x->decisions[2].kind, "alarm");
+	ck_assert_str_eq(s.x->decisions[2].subject, "errors");
+	ck_assert_str_eq(s.x->decisions[2].stage, "beta");
+	ck_assert(json_equal(s.x->decisions[2].detail, detail));
+	sim_drain(&s);
+	ck_assert_int_eq(s.x->state, EXEC_ROLLED_BACK);
+	ck_assert_int_eq(stage_of(s.x, "beta")->state, SST_ROLLED_BACK);
+	ck_assert_str_eq(target_of(s.x, "beta", "a1")->previous, "old-a1");
+	sim_replay(&s);
+	sim_free(&s);
+	json_decref(detail);
+}
+END_TEST
+
+/* An override names one blocker of the waiting stage, expires, is
+ * notified and recorded, and is used up by the stage start. */
+START_TEST(test_override)
+{
+	struct sim s;
+	struct exec_blocker b[2] = {
+	    {"alarm", "errors: 0.03 > 0.01", 0, "alarm:errors"},
+	    {"queue", "waiting behind 4", 0, NULL}};
+	struct exec_event blocked = {
+	    .kind = EV_BLOCKED, .blockers = b, .nblockers = 2};
+	struct exec_event ov = {.kind = EV_OVERRIDE,
+	    .blocker = "alarm:nope",
+	    .actor = "token:oncall",
+	    .reason = "known noisy"};
+	enum gantry_err code;
+
+	sim_init(&s, "sha-given");
+	sim_step(&s, &blocked);
+	ck_assert_int_eq(s.x->state, EXEC_BLOCKED);
+	ov.expires = s.now + 60000;
+	ck_assert_int_eq(sim_step_code(&s, &ov, &code), -1); /* no such */
+	ck_assert_int_eq(code, GANTRY_ECONFLICT);
+	ov.blocker = "alarm:errors";
+	ov.expires = s.now; /* already expired */
+	ck_assert_int_eq(sim_step_code(&s, &ov, &code), -1);
+	ck_assert_int_eq(code, GANTRY_ECONFLICT);
+	ov.expires = s.now + 60000;
+	sim_step(&s, &ov);
+	ck_assert_uint_eq(s.x->noverrides, 1);
+	ck_assert_str_eq(s.x->overrides[0].stage, "build");
+	ck_assert_str_eq(s.x->overrides[0].actor, "token:oncall");
+	ck_assert(!s.x->overrides[0].used);
+	ck_assert(has_intent(&s, IN_NOTIFY, NULL));
+	ck_assert_str_eq(s.x->decisions[0].kind, "override");
+	ck_assert_int_eq(s.x->state, EXEC_BLOCKED); /* the daemon decides */
+	sim_may_start(&s);
+	ck_assert(s.x->overrides[0].used);
+	sim_drain(&s);
+	ck_assert_int_eq(s.x->state, EXEC_SUCCEEDED);
+	sim_replay(&s);
+	sim_free(&s);
+}
+END_TEST
+
 /* --- JSON --------------------------------------------------------------------*/
 
 START_TEST(test_json_shape)
@@ -1762,7 +1858,7 @@ START_TEST(test_json_shape)
 	    "state", "paused_from", "pause_requested", "artifact", "seq",
 	    "stage", "stage_started", "rolling_back_all", "final_state",
 	    "reason", "created_at", "finished_at", "notify_seq", "blockers",
-	    "stages"};
+	    "overrides", "decisions", "stages"};
 	const char *key;
 	json_t *v;
 	size_t i = 0;
@@ -1827,15 +1923,29 @@ mutate_all(json_t *root, json_t *node)
 		json_t *keep = json_incref(json_object_get(node, k));
 		struct gantry_error err = {0};
 		struct exec *x;
+		/* keys snapshots written before them lack */
+		bool optional = strcmp(k, "overrides") == 0 ||
+		    strcmp(k, "decisions") == 0 || strcmp(k, "detail") == 0 ||
+		    (node != root && strcmp(k, "id") == 0);
 
 		ck_assert_ptr_nonnull(k);
 		json_object_del(node, k);
 		x = exec_from_json(root, &err);
-		ck_assert_msg(x == NULL, "accepted without %s", k);
-		ck_assert_int_eq(err.code, GANTRY_EINVAL);
+		if (optional) {
+			ck_assert_msg(
+			    x != NULL, "refused without %s: %s", k, err.msg);
+			exec_free(x);
+			x = NULL;
+		}
+		ck_assert_msg(optional || x == NULL, "accepted without %s", k);
+		ck_assert(optional || err.code == GANTRY_EINVAL);
 		json_object_set_new(node, k,
 		    json_is_array(keep) ? json_object() : json_array());
 		x = exec_from_json(root, &err);
+		if (strcmp(k, "detail") == 0) { /* any JSON */
+			exec_free(x);
+			x = NULL;
+		}
 		ck_assert_msg(x == NULL, "accepted a bad %s", k);
 		json_object_set(node, k, keep);
 		mutate_all(root, keep);
@@ -1896,7 +2006,7 @@ END_TEST
 START_TEST(test_event_json)
 {
 	const char *names[] = {"h1", "h2"}, *versions[] = {"v1", NULL};
-	struct exec_blocker b = {"window", "shut", 5};
+	struct exec_blocker b = {"window", "shut", 5, "window"};
 	struct exec_event evs[] = {
 	    {.kind = EV_TRIGGERED, .actor = "ann", .reason = "go"},
 	    {.kind = EV_STAGE_MAY_START,
@@ -1927,6 +2037,11 @@ START_TEST(test_event_json)
 	    {.kind = EV_SUPERSEDED, .other = 77},
 	    {.kind = EV_REJECTED, .reason = "sig"},
 	    {.kind = EV_RESTARTED},
+	    {.kind = EV_OVERRIDE,
+	        .blocker = "alarm:a",
+	        .expires = 99,
+	        .actor = "ann",
+	        .reason = "r"},
 	};
 	static const char *bad[] = {"null", "{}", "{\"kind\": 3}",
 	    "{\"kind\": \"dance\"}", "{\"kind\": \"hook-finished\"}",
@@ -2009,6 +2124,8 @@ exec_suite(void)
 	tcase_add_test(tc, test_abort_during_batch);
 	tcase_add_test(tc, test_abort_queued);
 	tcase_add_test(tc, test_alarm);
+	tcase_add_test(tc, test_alarm_scope);
+	tcase_add_test(tc, test_override);
 	tcase_add_test(tc, test_build_and_test_failures);
 	tcase_add_test(tc, test_stage_tests_failure);
 	tcase_add_test(tc, test_rollback_running);
