@@ -27,7 +27,7 @@ struct alarm_series {
 	struct alarm_point pts[];
 };
 
-/* --- states ---------------------------------------------------------------- */
+/* --- states --------------------------------------------------------------- */
 
 static const char *const state_names[] = {
     [ALARM_OK] = "ok",
@@ -55,7 +55,7 @@ alarm_state_parse(const char *s, enum alarm_state *out)
 	return false;
 }
 
-/* --- the series -------------------------------------------------------------- */
+/* --- the series ----------------------------------------------------------- */
 
 struct alarm_series *
 alarm_series_new(size_t capacity)
@@ -133,7 +133,7 @@ alarm_series_capacity(const struct alarm_def *def)
 	return n > ALARM_SERIES_MAX ? ALARM_SERIES_MAX : (size_t)n;
 }
 
-/* --- reasons ------------------------------------------------------------------ */
+/* --- reasons -------------------------------------------------------------- */
 
 static const char *
 alarm_name(const struct alarm_def *def)
@@ -344,7 +344,7 @@ eval_threshold(const struct alarm_def *def, const struct alarm_series *s,
 	}
 }
 
-/* --- anomalies ------------------------------------------------------------- */
+/* --- anomalies ------------------------------------------------------------ */
 
 static int
 cmp_double(const void *a, const void *b)
@@ -563,7 +563,7 @@ alarm_evaluate(const struct alarm_def *def, const struct alarm_series *s,
 	return 0;
 }
 
-/* --- relative (one-box vs fleet) ---------------------------------------- */
+/* --- relative (one-box vs fleet) ------------------------------------------ */
 
 /* Does the one-box look worse than the fleet?  `above` unless the alarm
  * has a `below` threshold. */
