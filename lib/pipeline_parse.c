@@ -923,10 +923,12 @@ parse_alarm(
 				    "is pushed)");
 			}
 	} else if (nsrc == 1) {
-		if ((above || below) && anom)
+		if ((above || below) && anom &&
+		    !(a->kind == ALARM_SPIKE && above && !below))
 			report(c, path,
 			    "threshold (above/below) and anomaly are "
-			    "exclusive");
+			    "exclusive (except above: as the floor of a "
+			    "spike)");
 		else if (a->relative && anom)
 			report(c, path,
 			    "a relative alarm ({{target}} in its query) "

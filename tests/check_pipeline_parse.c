@@ -695,7 +695,8 @@ START_TEST(test_alarm_errors)
 	    NULL,
 	    (const char *const[]){"alarms.a.datapoints: datapoints must be M/N "
 	                          "with 1 <= M <= N <= 100",
-	        "alarms.b: threshold (above/below) and anomaly are exclusive",
+	        "alarms.b: threshold (above/below) and anomaly are exclusive "
+	        "(except above: as the floor of a spike)",
 	        "alarms.c: alarm needs a threshold (above/below) or an anomaly",
 	        "alarms.d.anomaly.spike: spike factor must be greater than 1",
 	        "alarms.e.below: not valid for a push alarm (its state is "
