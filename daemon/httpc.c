@@ -280,10 +280,15 @@ call_ended(struct httpc_call *call)
 		return;
 	}
 	ms = backoff_ms(call->attempt);
-	log_info("httpc.retry",
-	    "host=%s port=%d attempt=%d of=%d in_ms=%" PRId64 " why=\"%s\"",
-	    call->host, call->port, call->attempt, call->attempts, ms,
-	    call->failed ? call->error : "retryable status");
+	if (log_enabled(LOG_LVL_INFO)) {
+		char q[ERROR_MAX + 16], st[32];
+
+		snprintf(st, sizeof(st), "status %d", call->status);
+		log_info("httpc.retry",
+		    "host=%s port=%d attempt=%d of=%d in_ms=%" PRId64 " why=%s",
+		    call->host, call->port, call->attempt, call->attempts, ms,
+		    log_quote(call->failed ? call->error : st, q, sizeof(q)));
+	}
 	free(call->rbody);
 	call->rbody = NULL;
 	call->rlen = 0;

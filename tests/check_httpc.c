@@ -543,6 +543,41 @@ START_TEST(test_free_in_flight)
 }
 END_TEST
 
+/* A callback that frees the whole client, with another call in flight. */
+static struct httpc *free_me;
+
+static void
+free_from_cb(const struct httpc_response *r, void *arg)
+{
+	collect(r, arg);
+	httpc_free(free_me);
+	free_me = NULL;
+}
+
+START_TEST(test_free_from_callback)
+{
+	struct httpc *c = client(NULL);
+	struct httpc_request hang = {
+	    .method = "GET", .url = url(&fx.plain, "/hang")};
+	struct httpc_request ok = {
+	    .method = "GET", .url = url(&fx.plain, "/ok")};
+	struct gantry_error err;
+	struct res h = {0}, o = {0};
+
+	free_me = c;
+	start(c, &hang, &h);
+	ck_assert_ptr_nonnull(httpc_request(c, &ok, free_from_cb, &o, &err));
+	run_until(2); /* o's callback frees c, which ends h */
+	ck_assert_ptr_null(free_me);
+	ck_assert_int_eq(o.status, 200);
+	ck_assert_int_eq(h.ncalls, 1);
+	ck_assert_int_eq(h.status, 0);
+	ck_assert_ptr_nonnull(h.error);
+	res_free(&h);
+	res_free(&o);
+}
+END_TEST
+
 START_TEST(test_bad_requests)
 {
 	struct httpc *c = client(NULL);
@@ -766,6 +801,7 @@ httpc_suite(void)
 	tcase_add_test(tc, test_max_body);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_free_in_flight);
+	tcase_add_test(tc, test_free_from_callback);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_https_ok);
 	tcase_add_test(tc, test_https_untrusted);
