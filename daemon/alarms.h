@@ -7,7 +7,7 @@
  *               metric_timeout), parsed by lib/prom.h;
  *   command     a probe hook every period that prints one number;
  *   push        PUT /v1/alarms/NAME/state or the Alertmanager receiver;
- *               stored in alarm_states so a restart keeps an open alarm.
+ *               stored in the alarms table so a restart keeps an open alarm.
  *
  * Samples go into a bounded series and are judged by lib/alarm.h; a source
  * that fails (timeout, HTTP error, bad payload, probe exit != 0) yields a
@@ -57,6 +57,8 @@ void alarms_free(struct alarms *a);
 /* Watch what is defined now (after start, a reload, a pipeline change):
  * new alarms start, removed ones stop, changed ones restart their series. */
 void alarms_sync(struct alarms *a);
+/* The same at the end of this loop turn (many changes, one sync). */
+void alarms_sync_soon(struct alarms *a);
 
 /* The database is up: load the pushed states. */
 void alarms_db_ready(struct alarms *a);
@@ -89,7 +91,7 @@ struct alarm_push {
 };
 
 /*
- * Set pushed states: stored first (alarm_states), then applied and
+ * Set pushed states: stored first (table alarms), then applied and
  * handed to the engine; cb gets (200, {"updated": [...], "ignored": [...]}).
  * A name that matches no alarm: 404, nothing stored (with ignore_unknown
  * it is listed under "ignored" instead: the Alertmanager receiver); one
@@ -99,8 +101,9 @@ typedef void (*alarms_reply_cb)(int status, json_t *body, void *arg);
 void alarms_push(struct alarms *a, const struct alarm_push *v, size_t n,
     const char *source, bool ignore_unknown, alarms_reply_cb cb, void *arg);
 
-/* Counters for tests and /metrics. */
+/* Counters for /metrics. */
 uint64_t alarms_samples(const struct alarms *a);
+unsigned alarms_firing(const struct alarms *a);
 uint64_t alarms_source_errors(const struct alarms *a);
 
 #endif /* GANTRYD_ALARMS_H */

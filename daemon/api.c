@@ -19,12 +19,16 @@
 
 #include <libpq-fe.h>
 
+#include "alarms.h"
 #include "auth.h"
 #include "db_migrate.h"
+#include "duration.h"
 #include "engine.h"
+#include "holds.h"
 #include "log.h"
 #include "pg.h"
 #include "pipelines.h"
+#include "prom.h"
 #include "router.h"
 
 #ifndef PACKAGE_VERSION
@@ -63,6 +67,14 @@ static void h_abort(struct api_ctx *ctx, struct http_req *req);
 static void h_rollback(struct api_ctx *ctx, struct http_req *req);
 static void h_pause(struct api_ctx *ctx, struct http_req *req);
 static void h_resume(struct api_ctx *ctx, struct http_req *req);
+static void h_alarms(struct api_ctx *ctx, struct http_req *req);
+static void h_alarm_state(struct api_ctx *ctx, struct http_req *req);
+static void h_alertmanager(struct api_ctx *ctx, struct http_req *req);
+static void h_blockers(struct api_ctx *ctx, struct http_req *req);
+static void h_override(struct api_ctx *ctx, struct http_req *req);
+static void h_holds(struct api_ctx *ctx, struct http_req *req);
+static void h_hold_put(struct api_ctx *ctx, struct http_req *req);
+static void h_hold_lift(struct api_ctx *ctx, struct http_req *req);
 
 #define MEDIA_JSON "application/json"
 #define MEDIA_JSON_YAML                                                        \
@@ -93,6 +105,18 @@ static const struct route routes[] = {
         (void *)h_pause},
     {"POST", "/v1/executions/{id}/resume", AUTH_DEPLOY, MEDIA_JSON,
         (void *)h_resume},
+    {"GET", "/v1/alarms", AUTH_READ, NULL, (void *)h_alarms},
+    {"PUT", "/v1/alarms/{name}/state", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_alarm_state},
+    {"POST", "/v1/hooks/alertmanager", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_alertmanager},
+    {"GET", "/v1/blockers", AUTH_READ, NULL, (void *)h_blockers},
+    {"POST", "/v1/blockers/{id}/override", AUTH_OVERRIDE, MEDIA_JSON,
+        (void *)h_override},
+    {"GET", "/v1/holds", AUTH_READ, NULL, (void *)h_holds},
+    {"POST", "/v1/holds", AUTH_DEPLOY, MEDIA_JSON, (void *)h_hold_put},
+    {"DELETE", "/v1/holds/{id}", AUTH_DEPLOY, MEDIA_JSON,
+        (void *)h_hold_lift},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -136,6 +160,22 @@ api_metrics_init(struct gantryd *d)
 	        "State machine transitions applied.", NULL, 0) < 0 ||
 	    metrics_define(m, "gantry_commit_batches_total", METRICS_COUNTER,
 	        "Group-committed transactions of transitions.", NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_alarm_rollback_seconds",
+	        METRICS_HISTOGRAM,
+	        "From an alarm seen firing at an execution to its first "
+	        "rollback hook spawned.",
+	        latency_buckets,
+	        sizeof(latency_buckets) / sizeof(latency_buckets[0])) < 0 ||
+	    metrics_define(m, "gantry_alarm_source_errors_total",
+	        METRICS_COUNTER,
+	        "Alarm samples that failed (timeout, HTTP error, bad payload, "
+	        "probe failure), by alarm.",
+	        NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_alarm_samples_total", METRICS_COUNTER,
+	        "Alarm samples taken (Prometheus queries, probe runs).", NULL,
+	        0) < 0 ||
+	    metrics_define(m, "gantry_alarms_firing", METRICS_GAUGE,
+	        "Alarms in state alarm now.", NULL, 0) < 0 ||
 	    metrics_define(m, "gantry_build_info", METRICS_GAUGE,
 	        "Build information; the value is always 1.", NULL, 0) < 0)
 		return -1;
@@ -428,6 +468,12 @@ h_metrics(struct api_ctx *ctx, struct http_req *req)
 		    (double)engine_transitions(d->engine));
 		metrics_set(d->metrics, "gantry_commit_batches_total", NULL,
 		    (double)engine_batches(d->engine));
+	}
+	if (d->alarms != NULL) {
+		metrics_set(d->metrics, "gantry_alarm_samples_total", NULL,
+		    (double)alarms_samples(d->alarms));
+		metrics_set(d->metrics, "gantry_alarms_firing", NULL,
+		    (double)alarms_firing(d->alarms));
 	}
 	text = metrics_render(d->metrics, &len);
 	if (text == NULL) {
@@ -1501,4 +1547,259 @@ h_executions(struct api_ctx *ctx, struct http_req *req)
 	params[2] = cursor > 0 ? cur : NULL;
 	params[3] = lim;
 	db_json(ctx, req, sql, 4, params);
+}
+
+/* --- safeguards: alarms, blockers, overrides, holds ----------------------- */
+
+static int64_t
+now_ms_api(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+h_alarms(struct api_ctx *ctx, struct http_req *req)
+{
+	http_reply_json(req, 200,
+	    json_pack("{s:o}", "alarms", alarms_list_json(ctx->d->alarms)));
+}
+
+static void
+h_alarm_state(struct api_ctx *ctx, struct http_req *req)
+{
+	json_t *body = body_object(req);
+	const char *state = NULL, *reason = NULL;
+	struct alarm_push p;
+	char source[96];
+
+	if (body == NULL)
+		return;
+	if (member_string(req, body, "state", 32, &state) < 0 ||
+	    member_string(req, body, "reason", 2000, &reason) < 0)
+		goto out;
+	p.name = router_param(&ctx->match, "name");
+	p.reason = reason;
+	if (state == NULL || !alarm_state_parse(state, &p.state)) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "state must be one of ok, alarm, insufficient_data", NULL);
+		goto out;
+	}
+	snprintf(source, sizeof(source), "token:%s", ctx->token_name);
+	http_req_ref(req);
+	alarms_push(ctx->d->alarms, &p, 1, source, false, engine_replied, req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+out:
+	json_decref(body);
+}
+
+static void
+h_alertmanager(struct api_ctx *ctx, struct http_req *req)
+{
+	struct prom_alert *alerts = NULL;
+	struct alarm_push *p = NULL;
+	struct gantry_error err = {0};
+	size_t len, n = 0;
+	const char *raw = http_req_body(req, &len);
+	char source[96];
+
+	if (prom_parse_alertmanager(raw, len, ctx->d->cfg->alertmanager_label,
+	        &alerts, &n, &err) < 0) {
+		http_reply_error(req, GANTRY_EINVAL, err.msg, NULL);
+		return;
+	}
+	p = calloc(n ? n : 1, sizeof(*p));
+	if (p == NULL) {
+		prom_alerts_free(alerts, n);
+		http_reply_error(req, GANTRY_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		p[i].name = alerts[i].alarm;
+		p[i].state = alerts[i].firing ? ALARM_ALARM : ALARM_OK;
+		p[i].reason = alerts[i].reason;
+	}
+	snprintf(source, sizeof(source), "alertmanager (token:%s)",
+	    ctx->token_name);
+	http_req_ref(req);
+	alarms_push(ctx->d->alarms, p, n, source, true, engine_replied, req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	free(p);
+	prom_alerts_free(alerts, n);
+}
+
+static void
+h_blockers(struct api_ctx *ctx, struct http_req *req)
+{
+	json_t *firing = json_array();
+	json_t *all = alarms_list_json(ctx->d->alarms);
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(all, i, a)
+	{
+		const char *st = json_string_value(json_object_get(a, "state"));
+
+		if (st != NULL && strcmp(st, "alarm") == 0)
+			json_array_append(firing, a);
+	}
+	json_decref(all);
+	http_reply_json(req, 200,
+	    json_pack("{s:o, s:o, s:o}", "blockers",
+	        engine_blockers_json(ctx->d->engine), "holds",
+	        holds_list_json(ctx->d->holds), "alarms", firing));
+}
+
+/* expires_in: a duration ("30m") or seconds; default and cap from the
+ * config (override_max). */
+static int
+expiry_of(struct api_ctx *ctx, struct http_req *req, const json_t *body,
+    int64_t *ms)
+{
+	const json_t *v = json_object_get(body, "expires_in");
+	int64_t max = ctx->d->cfg->override_max_ms;
+	struct gantry_error err = {0};
+	char msg[200];
+
+	*ms = max < 3600000 ? max : 3600000;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) > 0 &&
+	    json_integer_value(v) <= INT64_MAX / 1000) {
+		*ms = (int64_t)json_integer_value(v) * 1000;
+	} else if (!json_is_string(v) ||
+	    duration_parse(json_string_value(v), ms, &err) < 0 || *ms <= 0) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "expires_in must be a duration such as 30m, or seconds",
+		    NULL);
+		return -1;
+	}
+	if (*ms > max) {
+		char d[32];
+
+		duration_format(max, d, sizeof(d));
+		snprintf(msg, sizeof(msg),
+		    "expires_in is longer than override_max (%s)", d);
+		http_reply_error(req, GANTRY_EINVAL, msg, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+h_override(struct api_ctx *ctx, struct http_req *req)
+{
+	json_t *body = body_object(req);
+	const char *id = router_param(&ctx->match, "id");
+	const char *reason = NULL, *blocker;
+	char actor[96], *end;
+	long long exec;
+	int64_t ms;
+
+	if (body == NULL)
+		return;
+	if (member_string(req, body, "reason", 2000, &reason) < 0 ||
+	    expiry_of(ctx, req, body, &ms) < 0)
+		goto out;
+	if (reason == NULL) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "reason is required: it goes to the audit log", NULL);
+		goto out;
+	}
+	exec = strtoll(id, &end, 10);
+	if (end == id || *end != ':' || exec <= 0 || end[1] == '\0') {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "a blocker id is EXECUTION:BLOCKER, as GET /v1/blockers "
+		    "lists it (e.g. 42:alarm:errors)",
+		    NULL);
+		goto out;
+	}
+	blocker = end + 1;
+	if (strncmp(blocker, "review", 6) == 0 &&
+	    !(ctx->token_roles & AUTH_ADMIN)) {
+		http_reply_error(req, GANTRY_EPERM,
+		    "overriding the review gate needs the admin role", NULL);
+		goto out;
+	}
+	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	http_req_ref(req);
+	engine_override(ctx->d->engine, exec, blocker, now_ms_api() + ms, actor,
+	    reason, engine_replied, req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+out:
+	json_decref(body);
+}
+
+static void
+h_holds(struct api_ctx *ctx, struct http_req *req)
+{
+	http_reply_json(req, 200,
+	    json_pack("{s:o}", "holds", holds_list_json(ctx->d->holds)));
+}
+
+static void
+h_hold_put(struct api_ctx *ctx, struct http_req *req)
+{
+	json_t *body = body_object(req);
+	const char *scope = NULL, *name = NULL, *reason = NULL;
+	char actor[96];
+
+	if (body == NULL)
+		return;
+	if (member_string(req, body, "scope", 16, &scope) < 0 ||
+	    member_string(req, body, "name", 200, &name) < 0 ||
+	    member_string(req, body, "reason", 2000, &reason) < 0)
+		goto out;
+	if (scope == NULL)
+		scope = name == NULL ? "all" : NULL;
+	if (scope == NULL || (strcmp(scope, "all") != 0 &&
+	                         strcmp(scope, "service") != 0 &&
+	                         strcmp(scope, "pipeline") != 0)) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "scope must be one of all, service, pipeline", NULL);
+		goto out;
+	}
+	if ((strcmp(scope, "all") == 0) != (name == NULL)) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    strcmp(scope, "all") == 0
+		        ? "a hold on all takes no name"
+		        : "a hold on a service or pipeline needs its name",
+		    NULL);
+		goto out;
+	}
+	if (reason == NULL) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "reason is required: it goes to the audit log", NULL);
+		goto out;
+	}
+	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	http_req_ref(req);
+	holds_put(ctx->d->holds, scope, name, reason, actor, engine_replied,
+	    req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+out:
+	json_decref(body);
+}
+
+static void
+h_hold_lift(struct api_ctx *ctx, struct http_req *req)
+{
+	json_t *body = body_object(req);
+	const char *reason = NULL;
+	char actor[96];
+	int64_t id;
+
+	if (body == NULL)
+		return;
+	if (path_id(ctx, req, &id) < 0 ||
+	    member_string(req, body, "reason", 2000, &reason) < 0)
+		goto out;
+	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	http_req_ref(req);
+	holds_lift(ctx->d->holds, id, reason, actor, engine_replied, req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+out:
+	json_decref(body);
 }

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -32,10 +33,13 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 
+#include "alarms.h"
 #include "gantryd.h"
+#include "holds.h"
 #include "hookrun.h"
 #include "log.h"
 #include "pg.h"
+#include "pgtext.h"
 #include "pipeline_set.h"
 #include "pipelines.h"
 #include "sign.h"
@@ -105,6 +109,8 @@ struct eng_exec {
 	bool waiting; /* asked for its stage (IN_WAIT_STAGE) */
 	bool starting; /* stage-may-start decided, versions loading */
 	int64_t held_stage; /* index of the stage slot it holds, -1 none */
+	int64_t alarm_observed; /* ms: an alarm fired at it, rollback hook
+				   not spawned yet (latency histogram) */
 	char *tree_text; /* exec_to_json() serialised; NULL: stale */
 	size_t tree_len;
 	struct eng_exec *next;
@@ -128,6 +134,7 @@ struct engine {
 	struct event *ev_flush, *ev_sched, *ev_stuck, *ev_wake, *ev_leftover;
 	int64_t leftover_since; /* ms; 0 before the first TERM */
 	bool flushing;
+	bool resched; /* run the scheduler after the next commit */
 	bool loaded;
 	bool loading;
 	unsigned stuck;
@@ -141,6 +148,7 @@ static void flush_soon(struct engine *e);
 static char *read_small(
     const char *path, size_t *len, char *why, size_t whylen);
 static void sched_soon(struct engine *e);
+static void wake_at(struct engine *e, int64_t when);
 static void run_intents(struct eng_exec *ee, struct exec_intents *in);
 static void apply(struct eng_exec *ee, const struct exec_event *ev);
 
@@ -647,6 +655,10 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 			ee_free(ee);
 		}
 	}
+	if (ok && e->resched) {
+		e->resched = false;
+		sched_soon(e);
+	}
 	if (ok)
 		flush_soon(e);
 }
@@ -932,6 +944,14 @@ hook_started(struct hook *h, pid_t pid, void *arg)
 
 	if (eh->owner == NULL || eh->notify)
 		return;
+	if (eh->owner->alarm_observed != 0 && strlen(eh->step) > 9 &&
+	    strcmp(eh->step + strlen(eh->step) - 9, ":rollback") == 0) {
+		/* SPEC promise 3: from the alarm seen to the rollback */
+		(void)metrics_observe(eh->owner->eng->d->metrics,
+		    "gantry_alarm_rollback_seconds", NULL,
+		    (double)(now_ms() - eh->owner->alarm_observed) / 1000.0);
+		eh->owner->alarm_observed = 0;
+	}
 	json_array_append_new(eh->owner->eng->pend_runs,
 	    json_pack("{s:I, s:s, s:i, s:i}", "execution",
 	        (json_int_t)eh->owner->x->id, "step", eh->step, "attempt",
@@ -1052,6 +1072,108 @@ hook_find(struct eng_exec *ee, const char *step)
 
 /* --- timers --------------------------------------------------------------- */
 
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static void
+fire_alarm(struct eng_exec *ee, const char *name, const char *reason,
+    const json_t *detail, int64_t observed)
+{
+	struct exec_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_ALARM_FIRED;
+	ev.alarm = name;
+	ev.reason = reason;
+	ev.detail = detail;
+	if (ee->alarm_observed == 0)
+		ee->alarm_observed = observed;
+	apply(ee, &ev);
+}
+
+/*
+ * The end of a bake is a go/no-go decision (SPEC promises 3 and 4): every
+ * alarm the stage lists must be ok -- an open alarm, or insufficient data
+ * (unless the alarm says `insufficient_data: pass`), fails the bake and
+ * rolls the stage back.  Relative alarms are judged by the one-box's
+ * verdict at the end of a one-box bake.  Returns true when the bake
+ * failed (an alarm event was applied); otherwise *detail gets the
+ * verdicts the bake passed on.
+ */
+static bool
+bake_gate(struct eng_exec *ee, const char *timer, json_t **detail)
+{
+	struct engine *e = ee->eng;
+	const struct exec *x = ee->x;
+	const struct stage *st;
+	const struct exec_stage *s;
+	bool one_box = ends_with(timer, ":one-box-bake");
+	json_t *verdicts;
+
+	*detail = NULL;
+	if (!x->stage_started || x->stage >= x->nstages ||
+	    e->d->alarms == NULL)
+		return false;
+	st = &ee->def->stages[x->stage];
+	s = &x->stages[x->stage];
+	if (s->state != SST_BAKING || s->bake_until == 0 ||
+	    now_ms() < s->bake_until || st->nalarms == 0)
+		return false;
+	verdicts = json_array();
+	for (size_t i = 0; i < st->nalarms; i++) {
+		const struct alarm_def *def =
+		    pipeline_alarm_find(ee->def->p, st->alarms[i]);
+		struct alarm_view v;
+		bool have;
+		char why[512];
+
+		if (def != NULL && def->relative && one_box) {
+			have = alarms_get_relative(
+			    e->d->alarms, x->id, s->name, st->alarms[i], &v);
+		} else if (def != NULL && def->relative &&
+		    !def->has_threshold) {
+			continue; /* judged only against a one-box */
+		} else {
+			have = alarms_get(
+			    e->d->alarms, x->pipeline, st->alarms[i], &v);
+		}
+		if (!have) {
+			snprintf(why, sizeof(why),
+			    "no datapoint at the end of the %s",
+			    one_box ? "one-box bake" : "bake");
+			if (def != NULL && def->missing_data_ok)
+				continue;
+			fire_alarm(ee, st->alarms[i], why, NULL, now_ms());
+			json_decref(verdicts);
+			return true;
+		}
+		if (v.state == ALARM_ALARM ||
+		    (v.state == ALARM_INSUFFICIENT_DATA &&
+		        !v.def->missing_data_ok)) {
+			snprintf(why, sizeof(why), "%s%s",
+			    v.state == ALARM_ALARM ? ""
+			                           : "insufficient data at "
+			                             "the end of the bake: ",
+			    v.reason);
+			fire_alarm(ee, st->alarms[i], why, v.detail, now_ms());
+			json_decref(verdicts);
+			return true;
+		}
+		json_array_append_new(verdicts,
+		    v.detail != NULL
+		        ? json_deep_copy(v.detail)
+		        : json_pack("{s:s, s:s, s:s}", "alarm", v.name, "state",
+		              alarm_state_name(v.state), "reason", v.reason));
+	}
+	*detail = json_pack("{s:o}", "alarms", verdicts);
+	return false;
+}
+
 static void
 timer_fired(evutil_socket_t fd, short what, void *arg)
 {
@@ -1059,16 +1181,25 @@ timer_fired(evutil_socket_t fd, short what, void *arg)
 	struct eng_exec *ee = t->owner;
 	struct eng_timer **pp;
 	struct exec_event ev;
+	json_t *detail = NULL;
 
 	for (pp = &ee->timers; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
 			break;
 		}
+	if ((ends_with(t->name, ":bake") ||
+	        ends_with(t->name, ":one-box-bake")) &&
+	    bake_gate(ee, t->name, &detail)) {
+		timer_free(t);
+		return;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_TIMER_FIRED;
 	ev.timer = t->name;
+	ev.detail = detail;
 	apply(ee, &ev);
+	json_decref(detail);
 	timer_free(t);
 }
 
@@ -1245,15 +1376,173 @@ versions_loaded(PGresult *res, const char *errmsg, void *arg)
 }
 
 static bool
+str_same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static bool
 blockers_equal(const struct exec *x, const struct exec_blocker *b, size_t n)
 {
 	if (x->state != EXEC_BLOCKED || x->nblockers != n)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(x->blockers[i].kind, b[i].kind) != 0 ||
-		    strcmp(x->blockers[i].reason, b[i].reason) != 0)
+		if (!str_same(x->blockers[i].kind, b[i].kind) ||
+		    !str_same(x->blockers[i].reason, b[i].reason) ||
+		    !str_same(x->blockers[i].id, b[i].id))
 			return false;
 	return true;
+}
+
+/*
+ * The blockers of a stage start that an override can lift (SPEC section
+ * 5): open alarms the stage lists and open org-wide alarms, the
+ * pipeline's and the stage's windows, holds.  Each has an id
+ * ("alarm:NAME", "window", "hold:ID"); one with an unused, unexpired
+ * override for this stage is left out.
+ */
+#define ENGINE_MAX_BLOCKERS 16
+
+struct blist {
+	struct exec_blocker v[ENGINE_MAX_BLOCKERS];
+	char reason[ENGINE_MAX_BLOCKERS][512];
+	char id[ENGINE_MAX_BLOCKERS][160];
+	size_t n;
+	const struct exec *x;
+	int64_t now;
+	int64_t wake; /* ms: re-check then (a window opens, an override
+			 expires); 0 none */
+};
+
+static bool
+overridden(const struct blist *bl, const char *id)
+{
+	const struct exec *x = bl->x;
+	const char *stage = x->stages[x->stage].name;
+
+	for (size_t i = 0; i < x->noverrides; i++) {
+		const struct exec_override *o = &x->overrides[i];
+
+		if (!o->used && o->expires > bl->now &&
+		    strcmp(o->stage, stage) == 0 &&
+		    strcmp(o->blocker, id) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void PRINTFLIKE(5, 6)
+    blist_add(struct blist *bl, const char *kind, const char *id,
+        int64_t until, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i = bl->n;
+
+	if (id != NULL && overridden(bl, id)) {
+		/* come back when the override expires */
+		for (size_t k = 0; k < bl->x->noverrides; k++)
+			if (strcmp(bl->x->overrides[k].blocker, id) == 0 &&
+			    (bl->wake == 0 ||
+			        bl->x->overrides[k].expires < bl->wake))
+				bl->wake = bl->x->overrides[k].expires;
+		return;
+	}
+	if (i >= ENGINE_MAX_BLOCKERS)
+		return;
+	for (size_t k = 0; id != NULL && k < i; k++)
+		if (strcmp(bl->id[k], id) == 0)
+			return; /* the same alarm listed twice */
+	va_start(ap, fmt);
+	vsnprintf(bl->reason[i], sizeof(bl->reason[i]), fmt, ap);
+	va_end(ap);
+	snprintf(bl->id[i], sizeof(bl->id[i]), "%s", id ? id : "");
+	bl->v[i].kind = (char *)kind;
+	bl->v[i].reason = bl->reason[i];
+	bl->v[i].until = until;
+	bl->v[i].id = id != NULL ? bl->id[i] : NULL;
+	bl->n++;
+}
+
+static void
+hold_blocks(const struct hold *h, void *arg)
+{
+	struct blist *bl = arg;
+	char id[48];
+
+	snprintf(id, sizeof(id), "hold:%" PRId64, h->id);
+	blist_add(bl, "hold", id, 0, "hold %" PRId64 " on %s%s%s by %s: %s",
+	    h->id, strcmp(h->scope, "all") == 0 ? "every pipeline" : h->scope,
+	    h->name ? " " : "", h->name ? h->name : "", h->actor, h->reason);
+}
+
+static size_t
+collect_blockers(struct eng_exec *ee, const struct stage *st, struct blist *bl)
+{
+	struct engine *e = ee->eng;
+	const struct exec *x = ee->x;
+	const struct windows *w[2] = {&ee->def->p->windows, &st->windows};
+	struct gantry_error err;
+	char reason[512], id[160];
+	bool open = true;
+
+	bl->n = 0;
+	bl->x = x;
+	bl->now = now_ms();
+	bl->wake = 0;
+	if (e->d->alarms != NULL) {
+		struct alarm_view v[ENGINE_MAX_BLOCKERS];
+		size_t n;
+
+		for (size_t i = 0; i < st->nalarms; i++)
+			if (alarms_get(e->d->alarms, x->pipeline, st->alarms[i],
+			        &v[0]) &&
+			    v[0].state == ALARM_ALARM) {
+				snprintf(id, sizeof(id), "alarm:%s", v[0].name);
+				blist_add(bl, "alarm", id, 0, "alarm %s: %s",
+				    v[0].name, v[0].reason);
+			}
+		n = alarms_org_firing(e->d->alarms, v, ENGINE_MAX_BLOCKERS);
+		for (size_t i = 0; i < n && i < ENGINE_MAX_BLOCKERS; i++) {
+			snprintf(id, sizeof(id), "alarm:%s", v[i].name);
+			blist_add(bl, "alarm", id, 0, "org-wide alarm %s: %s",
+			    v[i].name, v[i].reason);
+		}
+	}
+	if (e->d->holds != NULL)
+		holds_each(e->d->holds, ee->def->p->service, x->pipeline,
+		    hold_blocks, bl);
+	if (window_is_open(w, 2, bl->now / 1000, &open, reason, sizeof(reason),
+	        &err) < 0) {
+		blist_add(bl, "window", "window", 0,
+		    "windows cannot be evaluated: %s", err.msg);
+	} else if (!open) {
+		int64_t when = 0;
+
+		if (window_next_open(w, 2, bl->now / 1000, &when, &err) == 0) {
+			when *= 1000;
+			if (bl->wake == 0 || when < bl->wake)
+				bl->wake = when;
+		}
+		blist_add(bl, "window", "window", when, "%s", reason);
+	}
+	if (bl->wake != 0)
+		wake_at(e, bl->wake);
+	return bl->n;
+}
+
+/* Block with every blocker of bl (when they changed). */
+static void
+block_list(struct eng_exec *ee, const struct blist *bl)
+{
+	struct exec_event ev;
+
+	if (blockers_equal(ee->x, bl->v, bl->n))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_BLOCKED;
+	ev.blockers = bl->v;
+	ev.nblockers = bl->n;
+	apply(ee, &ev);
 }
 
 static void
@@ -1345,13 +1634,11 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 	struct exec *x = ee->x;
 	const struct stage *st;
 	const struct exec_stage *xst;
-	const struct windows *w[2];
 	struct eng_exec *o;
-	struct gantry_error err;
 	const char *target = NULL;
 	struct sched_slot *slot;
 	char reason[512];
-	bool open = true;
+	struct blist bl;
 
 	if (x->stage >= x->nstages || exec_is_terminal(x->state) ||
 	    ee->in_flight || json_array_size(ee->pend_events) > 0)
@@ -1408,26 +1695,8 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 		block(ee, "busy", reason, 0);
 		return;
 	}
-	w[0] = &ee->def->p->windows;
-	w[1] = &st->windows;
-	if (window_is_open(w, 2, now_ms() / 1000, &open, reason, sizeof(reason),
-	        &err) < 0) {
-		snprintf(reason, sizeof(reason),
-		    "windows cannot be evaluated: "
-		    "%s",
-		    err.msg);
-		block(ee, "window", reason, 0);
-		return;
-	}
-	if (!open) {
-		int64_t when = 0;
-
-		if (window_next_open(w, 2, now_ms() / 1000, &when, &err) == 0) {
-			wake_at(e, when * 1000);
-			block(ee, "window", reason, when * 1000);
-		} else {
-			block(ee, "window", reason, 0);
-		}
+	if (collect_blockers(ee, st, &bl) > 0) {
+		block_list(ee, &bl);
 		return;
 	}
 	/* Start: hold the slot and the targets, read their versions. */
@@ -1438,38 +1707,21 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 		    " LEFT JOIN target_versions v"
 		    " ON v.pipeline = $1 AND v.target = t.name";
 		struct start_job *job = calloc(1, sizeof(*job));
-		json_t *arr = json_array();
-		char *list, *lit;
+		const char **names =
+		    calloc(xst->ntargets + 1, sizeof(*names));
 		const char *params[2];
-		size_t len = 3;
+		char *lit = NULL;
 
-		for (size_t i = 0; i < xst->ntargets; i++)
-			len += strlen(xst->targets[i].name) * 2 + 4;
-		lit = malloc(len);
+		for (size_t i = 0; names != NULL && i < xst->ntargets; i++)
+			names[i] = xst->targets[i].name;
+		if (names != NULL)
+			lit = pgtext_array(names, xst->ntargets);
+		free(names);
 		if (job == NULL || lit == NULL) {
 			free(job);
 			free(lit);
-			json_decref(arr);
 			return;
 		}
-		/* A PostgreSQL array literal: {"a","b"} with " and \
-		 * escaped. */
-		list = lit;
-		*list++ = '{';
-		for (size_t i = 0; i < xst->ntargets; i++) {
-			if (i)
-				*list++ = ',';
-			*list++ = '"';
-			for (const char *c = xst->targets[i].name; *c; c++) {
-				if (*c == '"' || *c == '\\')
-					*list++ = '\\';
-				*list++ = *c;
-			}
-			*list++ = '"';
-		}
-		*list++ = '}';
-		*list = '\0';
-		json_decref(arr);
 		job->e = e;
 		job->id = x->id;
 		params[0] = x->pipeline;
@@ -2226,6 +2478,194 @@ engine_request(struct engine *e, int64_t id, enum exec_event_kind kind,
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
 	if (pg_query(e->d->pg, sql, 1, params, revived, j) < 0)
 		revived(NULL, "database unavailable", j);
+}
+
+/* --- safeguards: overrides, alarms, blockers ----------------------------- */
+
+void
+engine_override(struct engine *e, int64_t id, const char *blocker,
+    int64_t expires, const char *actor, const char *reason,
+    engine_reply_cb cb, void *arg)
+{
+	struct eng_exec *ee = exec_find(e, id);
+	struct exec_event ev;
+	struct gantry_error err;
+	char msg[160];
+
+	if (ee == NULL) {
+		snprintf(msg, sizeof(msg),
+		    "execution %" PRId64 " is not waiting for anything", id);
+		reply_error(cb, arg, 404, "not_found", msg);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = EV_OVERRIDE;
+	ev.blocker = blocker;
+	ev.expires = expires;
+	ev.actor = actor;
+	ev.reason = reason;
+	if (apply_status(ee, &ev, &err) < 0) {
+		reply_error(cb, arg, gantry_err_http_status(err.code),
+		    gantry_err_name(err.code), err.msg);
+		return;
+	}
+	{
+		static const char sql[] =
+		    "INSERT INTO audit_log (actor, action, object, reason, data)"
+		    " VALUES ($1, 'execution.override', $2, $3,"
+		    " jsonb_build_object('blocker', $4::text, 'stage', $5::text,"
+		    " 'expires', to_timestamp($6::bigint / 1000.0)))";
+		char object[32], exp[32];
+		const char *params[6] = {actor, object, reason, blocker,
+		    ee->x->stages[ee->x->stage].name, exp};
+
+		snprintf(object, sizeof(object), "%" PRId64, id);
+		snprintf(exp, sizeof(exp), "%" PRId64, expires);
+		if (pg_query(e->d->pg, sql, 6, params, NULL, NULL) < 0)
+			log_warn("audit.write_failed",
+			    "action=execution.override");
+	}
+	log_info("execution.override",
+	    "execution=%" PRId64 " blocker=%s actor=%s", id, blocker, actor);
+	e->resched = true;
+	wait_commit(ee, 202, cb, arg);
+}
+
+json_t *
+engine_blockers_json(struct engine *e)
+{
+	json_t *a = json_array();
+
+	for (struct eng_exec *ee = e->execs; a != NULL && ee != NULL;
+	     ee = ee->next) {
+		const struct exec *x = ee->x;
+		enum exec_state st =
+		    x->state == EXEC_PAUSED ? x->paused_from : x->state;
+
+		if (st != EXEC_BLOCKED || x->stage >= x->nstages)
+			continue;
+		for (size_t i = 0; i < x->nblockers; i++) {
+			const struct exec_blocker *b = &x->blockers[i];
+			char id[200];
+
+			snprintf(id, sizeof(id), "%" PRId64 ":%s", x->id,
+			    b->id ? b->id : b->kind);
+			json_array_append_new(a,
+			    json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:b}",
+			        "id", id, "execution", (json_int_t)x->id,
+			        "pipeline", x->pipeline, "stage",
+			        x->stages[x->stage].name, "kind", b->kind,
+			        "reason", b->reason ? b->reason : "", "until",
+			        b->until ? json_integer((json_int_t)b->until)
+			                 : json_null(),
+			        "overridable", b->id != NULL));
+		}
+	}
+	return a;
+}
+
+void
+engine_reschedule(struct engine *e)
+{
+	sched_soon(e);
+}
+
+/* Has x deployed a stage that alarm guards (in flight or succeeded)? */
+static bool
+guards_deployed(const struct eng_exec *ee, const char *alarm)
+{
+	const struct exec *x = ee->x;
+
+	if (x->state != EXEC_RUNNING && x->state != EXEC_BLOCKED &&
+	    x->state != EXEC_PAUSED)
+		return false;
+	for (size_t si = 0; si < x->nstages; si++) {
+		const struct stage *st = &ee->def->stages[si];
+		enum stage_state ss = x->stages[si].state;
+		bool listed = false;
+
+		if (st->type != STAGE_DEPLOY)
+			continue;
+		for (size_t k = 0; k < st->nalarms && !listed; k++)
+			listed = strcmp(st->alarms[k], alarm) == 0;
+		if (listed &&
+		    (ss == SST_SUCCEEDED ||
+		        (si == x->stage && x->stage_started &&
+		            (ss == SST_DEPLOYING || ss == SST_BAKING ||
+		                ss == SST_TESTING))))
+			return true;
+	}
+	return false;
+}
+
+void
+engine_alarm_changed(struct engine *e, const struct alarm_view *v)
+{
+	if (v->state == ALARM_ALARM)
+		for (struct eng_exec *ee = e->execs; ee != NULL;
+		     ee = ee->next) {
+			if (v->scope[0] != '\0'
+			        ? strcmp(ee->x->pipeline, v->scope) != 0
+			        : pipeline_alarm_find(ee->def->p, v->name) !=
+			            NULL)
+				continue; /* not this alarm for it */
+			if (guards_deployed(ee, v->name))
+				fire_alarm(ee, v->name, v->reason, v->detail,
+				    v->observed);
+		}
+	sched_soon(e);
+}
+
+void
+engine_alarm_fired_at(
+    struct engine *e, int64_t id, const struct alarm_view *v)
+{
+	struct eng_exec *ee = exec_find(e, id);
+
+	if (ee != NULL && guards_deployed(ee, v->name))
+		fire_alarm(ee, v->name, v->reason, v->detail, v->observed);
+}
+
+void
+engine_onebox_bakes(struct engine *e, const char *pipeline, const char *alarm,
+    engine_onebox_cb cb, void *arg)
+{
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next) {
+		const struct exec *x = ee->x;
+		const struct stage *st;
+		const struct exec_stage *s;
+		const char **fleet;
+		bool listed = false;
+
+		if (strcmp(x->pipeline, pipeline) != 0 ||
+		    (x->state != EXEC_RUNNING && x->state != EXEC_PAUSED) ||
+		    !x->stage_started || x->stage >= x->nstages)
+			continue;
+		st = &ee->def->stages[x->stage];
+		s = &x->stages[x->stage];
+		if (st->type != STAGE_DEPLOY || !st->one_box ||
+		    s->one_box_done || s->state != SST_BAKING ||
+		    s->ntargets < 1)
+			continue;
+		for (size_t k = 0; k < st->nalarms && !listed; k++)
+			listed = strcmp(st->alarms[k], alarm) == 0;
+		if (!listed)
+			continue;
+		fleet = calloc(s->ntargets, sizeof(*fleet));
+		if (fleet == NULL)
+			continue;
+		for (size_t i = 1; i < s->ntargets; i++)
+			fleet[i - 1] = s->targets[i].name;
+		cb(x->id, s->name, s->targets[0].name, fleet, s->ntargets - 1,
+		    arg);
+		free(fleet);
+	}
+}
+
+struct hookrun *
+engine_hookrun(struct engine *e)
+{
+	return e->hr;
 }
 
 char *

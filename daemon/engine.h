@@ -75,6 +75,43 @@ void engine_unwatch(struct engine *e, struct engine_watch *w);
  * each transition invalidates; NULL when not in memory. */
 char *engine_tree_text(struct engine *e, int64_t id, size_t *len);
 
+/* Let execution id's waiting stage start despite one of its blockers
+ * (blocker: its id on the execution, "alarm:errors"), once, until
+ * expires (ms): 202 with the tree once committed (and audited); 404
+ * unknown execution; 409 when it waits for no stage or has no such
+ * blocker. */
+void engine_override(struct engine *e, int64_t id, const char *blocker,
+    int64_t expires, const char *actor, const char *reason,
+    engine_reply_cb cb, void *arg);
+
+/* GET /v1/blockers: every blocked execution's blockers, each with its
+ * public id "EXECUTION:BLOCKER" (new reference). */
+json_t *engine_blockers_json(struct engine *e);
+
+/* Blockers may have changed (a hold, an alarm): re-run the scheduler. */
+void engine_reschedule(struct engine *e);
+
+struct alarm_view;
+
+/* An alarm changed state (alarms.h): fire it at every live execution
+ * that deployed a stage it guards, and re-run the scheduler. */
+void engine_alarm_changed(struct engine *e, const struct alarm_view *v);
+
+/* A relative alarm fired for execution id's one-box. */
+void engine_alarm_fired_at(
+    struct engine *e, int64_t id, const struct alarm_view *v);
+
+/* Every execution of pipeline in a one-box bake of a stage that alarm
+ * guards: cb(execution, stage, one-box target, the stage's other
+ * targets). */
+typedef void (*engine_onebox_cb)(int64_t execution, const char *stage,
+    const char *onebox, const char *const *fleet, size_t nfleet, void *arg);
+void engine_onebox_bakes(struct engine *e, const char *pipeline,
+    const char *alarm, engine_onebox_cb cb, void *arg);
+
+/* The engine's hook runner (alarm probes share it). */
+struct hookrun *engine_hookrun(struct engine *e);
+
 /* Gauges for /metrics. */
 unsigned engine_live(const struct engine *e);
 unsigned engine_stuck(const struct engine *e);

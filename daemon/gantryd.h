@@ -19,6 +19,8 @@ struct http_server;
 struct pg;
 struct pipelines;
 struct engine;
+struct alarms;
+struct holds;
 
 struct gantryd {
 	struct event_base *base;
@@ -29,6 +31,8 @@ struct gantryd {
 	struct metrics *metrics;
 	struct pipelines *pipelines;
 	struct engine *engine;
+	struct alarms *alarms;
+	struct holds *holds;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog, *ev_drain;
 	struct event *ev_deadline; /* --migrate-only overall deadline */
 	bool migrate_only;

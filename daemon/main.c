@@ -26,7 +26,9 @@
 #include "api.h"
 #include "config_load.h"
 #include "db_migrate.h"
+#include "alarms.h"
 #include "engine.h"
+#include "holds.h"
 #include "gantryd.h"
 #include "http.h"
 #include "log.h"
@@ -107,6 +109,8 @@ gantryd_reload(struct gantryd *d, struct diag *diag, char *restart,
 	log_info("config.reloaded", "file=%s tokens=%zu log_level=%s",
 	    d->config_path, cfg->ntokens,
 	    config_log_level_name(cfg->log_level));
+	if (d->alarms != NULL)
+		alarms_sync_soon(d->alarms); /* org-wide alarms */
 	if (d->pipelines != NULL) {
 		json_t *summary = pipelines_load_dir(d->pipelines);
 
@@ -209,6 +213,10 @@ migrated(bool ok, int version, bool fatal_err, const char *why, void *arg)
 			return;
 		}
 		pipelines_sync(d->pipelines);
+		if (d->holds != NULL)
+			holds_db_ready(d->holds);
+		if (d->alarms != NULL)
+			alarms_db_ready(d->alarms);
 		if (d->engine != NULL)
 			engine_db_ready(d->engine);
 		if (!d->ready_notified) {
@@ -496,6 +504,11 @@ main(int argc, char **argv)
 			fatal("daemon.init",
 			    "error=\"cannot start the engine (state_dir %s)\"",
 			    d.cfg->state_dir);
+		d.holds = holds_new(&d);
+		d.alarms = alarms_new(&d);
+		if (d.holds == NULL || d.alarms == NULL)
+			fatal("daemon.init", "error=\"out of memory\"");
+		alarms_sync(d.alarms);
 	}
 	log_info("daemon.start", "version=%s pid=%d migrations=%d",
 	    PACKAGE_VERSION, (int)getpid(), db_migrate_latest());
@@ -505,7 +518,9 @@ main(int argc, char **argv)
 
 	/* Teardown in reverse; debug builds stay leak-free (STYLE 16). */
 	http_server_free(d.http);
-	pg_free(d.pg);
+	pg_free(d.pg); /* failed queries' callbacks still find alarms, holds */
+	alarms_free(d.alarms);
+	holds_free(d.holds);
 	engine_free(d.engine);
 	pipelines_free(d.pipelines);
 	if (d.ev_drain != NULL)

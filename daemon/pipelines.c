@@ -18,6 +18,7 @@
 
 #include <libpq-fe.h>
 
+#include "alarms.h"
 #include "gantryd.h"
 #include "log.h"
 #include "pg.h"
@@ -195,6 +196,8 @@ store_done(PGresult *res, const char *errmsg, void *arg)
 	log_info("pipeline.current",
 	    "pipeline=%s version=%d new=%s sha256=%.12s", job->name, version,
 	    created ? "yes" : "no", job->c.sha256);
+	if (ps->d->alarms != NULL)
+		alarms_sync_soon(ps->d->alarms);
 	if (job->cb != NULL)
 		job->cb(version, created, NULL, job->arg);
 out:
@@ -547,6 +550,12 @@ pipelines_get_json(const struct pipelines *ps, const char *name)
 	const struct pipeline_entry *e = entry_find(ps, name);
 
 	return e ? entry_json(e, true) : NULL;
+}
+
+const char *
+pipelines_name_at(const struct pipelines *ps, size_t i)
+{
+	return i < ps->n ? ps->entries[i].name : NULL;
 }
 
 const struct pipeline *

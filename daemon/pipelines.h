@@ -41,6 +41,9 @@ json_t *pipelines_list_json(const struct pipelines *ps);
 /* GET /v1/pipelines/{name} body for the current version, or NULL. */
 json_t *pipelines_get_json(const struct pipelines *ps, const char *name);
 
+/* The name of the i-th known pipeline, NULL past the last. */
+const char *pipelines_name_at(const struct pipelines *ps, size_t i);
+
 /* The current good definition, or NULL. */
 const struct pipeline *pipelines_current(
     const struct pipelines *ps, const char *name, int *version);
