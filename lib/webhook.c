@@ -648,7 +648,8 @@ gerrit_code_review(struct parse *p, bool approve)
 			p->ev->kind = WEBHOOK_APPROVAL_REMOVED;
 			return 0;
 		}
-		return ignore(p, "Code-Review %+d", value);
+		return ignore(
+		    p, "Code-Review %s%d", value > 0 ? "+" : "", value);
 	}
 	return ignore(p, "no Code-Review vote");
 }

@@ -791,6 +791,22 @@ START_TEST(test_gerrit_code_review_other)
 	assert_ignored(&ev, "Code-Review +1");
 	ck_assert_ptr_null(ev.reviewer);
 	webhook_event_clear(&ev);
+	/* +1 withdrawn, or turned to -1: no approval was there to remove */
+	for (int i = 0; i < 2; i++) {
+		json_t *cr =
+		    json_array_get(json_object_get(fx.doc, "approvals"), 0);
+		char *text;
+
+		json_object_set_new(cr, "oldValue", json_string("1"));
+		json_object_set_new(cr, "value", json_string(i ? "-1" : "0"));
+		text = fx_dump(&fx);
+		ck_assert_int_eq(webhook_parse(WEBHOOK_GERRIT, NULL, text,
+		                     strlen(text), &ev, NULL),
+		    0);
+		assert_ignored(&ev, i ? "Code-Review -1" : "Code-Review 0");
+		webhook_event_clear(&ev);
+		free(text);
+	}
 	fixture_free(&fx);
 	parse_ok("gerrit", NULL, "comment-added-verified", &fx, &ev);
 	assert_ignored(&ev, "no Code-Review vote");
