@@ -59,8 +59,8 @@ struct webhook_event {
 	char *branch; /* without "refs/heads/"; for a change: its target */
 	char *revision; /* push: the new head; approved/approval_removed: the
 	                 * commit reviewed; merged: the landed commit */
-	char
-	    *head_revision; /* merged: the change's head (may equal revision) */
+	char *head_revision; /* merged: the change's head commit (may equal
+	                      * revision) */
 	char *change; /* PR number / MR iid / Gerrit change number; NULL for a
 	               * push */
 	char *author; /* change owner's login, or the pusher / head commit
