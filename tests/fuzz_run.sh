@@ -1,19 +1,22 @@
 #!/bin/sh
-# tests/fuzz_run.sh - the pipeline parser against hostile input.
+# tests/fuzz_run.sh - the parsers against hostile input.  Each fuzz target
+# has its own seed corpus:
+#   fuzz_pipeline  tests/fuzz/corpus          pipeline files (YAML, JSON)
+#   fuzz_webhook   tests/fuzz/corpus-webhook  selector byte + webhook body
 #
-# 1. Replay the seed corpus (tests/fuzz/corpus) through the replay build
-#    of tests/fuzz/fuzz_pipeline.c: the one make built (with sanitizers
-#    under --enable-sanitizers), else one built here with $CC.
+# 1. Replay each corpus through the replay build of its target
+#    (tests/fuzz/TARGET.c): the one make built (with sanitizers under
+#    --enable-sanitizers), else one built here with $CC.
 # 2. When clang can build libFuzzer targets (Debian: clang and
-#    libclang-rt-14-dev), build the target with ASan+UBSan+libFuzzer and
-#    fuzz for $GANTRY_FUZZ_TIME seconds (default 20; 0 skips), starting
-#    from the corpus.  New inputs go to a scratch copy, never to the
-#    source tree; a crash leaves its input in tests/tmp/fuzz_run.
+#    libclang-rt-14-dev), build each target with ASan+UBSan+libFuzzer and
+#    fuzz it, starting from its corpus; the $GANTRY_FUZZ_TIME seconds
+#    (default 20; 0 skips) are split evenly between the targets.  New
+#    inputs go to a scratch copy, never to the source tree; a crash leaves
+#    its input in tests/tmp/fuzz_run/TARGET.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
-CORPUS="$top_srcdir/tests/fuzz/corpus"
-SRC="$top_srcdir/tests/fuzz/fuzz_pipeline.c"
+TARGETS="fuzz_pipeline:corpus fuzz_webhook:corpus-webhook"
 WORK="$top_builddir/tests/tmp/fuzz_run"
 FUZZ_TIME=${GANTRY_FUZZ_TIME:-20}
 PKGS="jansson yaml-0.1 libical libcrypto"
@@ -29,35 +32,46 @@ finish() {
 }
 
 rm -rf "$WORK"
-mkdir -p "$WORK/corpus" || exit 1
+mkdir -p "$WORK" || exit 1
 if ! DEPS=$(pkg-config --cflags --libs $PKGS 2>&1); then
 	bad "pkg-config $PKGS: $DEPS"
 	finish
 fi
 LIBSRC=$(ls "$top_srcdir"/lib/*.c)
-
-# --- 1. corpus replay ------------------------------------------------------
-REPLAY="$top_builddir/tests/fuzz/fuzz_pipeline"
-if [ ! -x "$REPLAY" ]; then
-	REPLAY="$WORK/fuzz_replay"
-	# shellcheck disable=SC2086
-	if ! ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -g -O1 -I"$top_srcdir/lib" \
-	    -o "$REPLAY" "$SRC" $LIBSRC $DEPS >"$WORK/cc.log" 2>&1; then
-		cat "$WORK/cc.log"
-		bad "build the corpus replayer with ${CC:-cc}"
-		finish
-	fi
-fi
-for f in "$CORPUS"/*; do
-	if out=$("$REPLAY" "$f" 2>&1); then
-		ok "replay $(basename "$f")"
-	else
-		echo "$out" | tail -n 30
-		bad "replay $(basename "$f")"
-	fi
+ntargets=0
+for t in $TARGETS; do
+	ntargets=$((ntargets + 1))
 done
 
-# --- 2. libFuzzer session ----------------------------------------------------
+# --- 1. corpus replay ------------------------------------------------------
+for t in $TARGETS; do
+	name=${t%%:*}
+	corpus="$top_srcdir/tests/fuzz/${t#*:}"
+	mkdir -p "$WORK/$name/corpus" || exit 1
+	replay="$top_builddir/tests/fuzz/$name"
+	if [ ! -x "$replay" ]; then
+		replay="$WORK/$name/replay"
+		# shellcheck disable=SC2086
+		if ! ${CC:-cc} -std=gnu11 -D_GNU_SOURCE -g -O1 \
+		    -I"$top_srcdir/lib" -o "$replay" \
+		    "$top_srcdir/tests/fuzz/$name.c" $LIBSRC $DEPS \
+		    >"$WORK/$name/cc.log" 2>&1; then
+			cat "$WORK/$name/cc.log"
+			bad "build the $name corpus replayer with ${CC:-cc}"
+			continue
+		fi
+	fi
+	for f in "$corpus"/*; do
+		if out=$("$replay" "$f" 2>&1); then
+			ok "$name replay $(basename "$f")"
+		else
+			echo "$out" | tail -n 30
+			bad "$name replay $(basename "$f")"
+		fi
+	done
+done
+
+# --- 2. libFuzzer sessions ---------------------------------------------------
 if [ "$FUZZ_TIME" -eq 0 ]; then
 	echo "# GANTRY_FUZZ_TIME=0: fuzzing skipped"
 	finish
@@ -72,24 +86,33 @@ if ! command -v "$CLANG" >/dev/null 2>&1 ||
 	    "(apt-get install clang libclang-rt-14-dev): fuzzing skipped"
 	finish
 fi
-FUZZER="$WORK/fuzz_pipeline"
-# shellcheck disable=SC2086
-if ! "$CLANG" -std=gnu11 -D_GNU_SOURCE -DGANTRY_LIBFUZZER -g -O1 \
-    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -I"$top_srcdir/lib" -o "$FUZZER" "$SRC" $LIBSRC $DEPS \
-    >"$WORK/clang.log" 2>&1; then
-	cat "$WORK/clang.log"
-	bad "build the libFuzzer target with $CLANG"
-	finish
-fi
-ok "libFuzzer target built"
-if "$FUZZER" -max_total_time="$FUZZ_TIME" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=16384 -print_final_stats=1 -artifact_prefix="$WORK/" \
-    "$WORK/corpus" "$CORPUS" >"$WORK/fuzz.log" 2>&1; then
-	ok "fuzzed for ${FUZZ_TIME}s: $(grep -m1 'stat::number_of_executed_units' \
-	    "$WORK/fuzz.log" | awk '{print $2}') runs"
-else
-	tail -n 60 "$WORK/fuzz.log"
-	bad "libFuzzer found a problem (input kept in $WORK)"
-fi
+slice=$((FUZZ_TIME / ntargets))
+[ "$slice" -lt 1 ] && slice=1
+for t in $TARGETS; do
+	name=${t%%:*}
+	corpus="$top_srcdir/tests/fuzz/${t#*:}"
+	fuzzer="$WORK/$name/fuzzer"
+	# shellcheck disable=SC2086
+	if ! "$CLANG" -std=gnu11 -D_GNU_SOURCE -DGANTRY_LIBFUZZER -g -O1 \
+	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -I"$top_srcdir/lib" \
+	    -o "$fuzzer" "$top_srcdir/tests/fuzz/$name.c" $LIBSRC $DEPS \
+	    >"$WORK/$name/clang.log" 2>&1; then
+		cat "$WORK/$name/clang.log"
+		bad "build the $name libFuzzer target with $CLANG"
+		continue
+	fi
+	ok "$name libFuzzer target built"
+	if "$fuzzer" -max_total_time="$slice" -timeout=10 \
+	    -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+	    -artifact_prefix="$WORK/$name/" "$WORK/$name/corpus" "$corpus" \
+	    >"$WORK/$name/fuzz.log" 2>&1; then
+		ok "$name fuzzed for ${slice}s: $(grep -m1 \
+		    'stat::number_of_executed_units' "$WORK/$name/fuzz.log" |
+		    awk '{print $2}') runs"
+	else
+		tail -n 60 "$WORK/$name/fuzz.log"
+		bad "$name: libFuzzer found a problem (input kept in $WORK/$name)"
+	fi
+done
 finish
