@@ -1396,8 +1396,9 @@ blockers_equal(const struct exec *x, const struct exec_blocker *b, size_t n)
 
 /*
  * The blockers of a stage start that an override can lift (SPEC section
- * 5): open alarms the stage lists and open org-wide alarms, the
- * pipeline's and the stage's windows, holds.  Each has an id
+ * 5): open alarms the stage lists and open org-wide alarms, and holds
+ * (these two only for deploy stages: a build or a test touches no
+ * target), the pipeline's and the stage's windows.  Each has an id
  * ("alarm:NAME", "window", "hold:ID"); one with an unused, unexpired
  * override for this stage is left out.
  */
@@ -1489,7 +1490,7 @@ collect_blockers(struct eng_exec *ee, const struct stage *st, struct blist *bl)
 	bl->x = x;
 	bl->now = now_ms();
 	bl->wake = 0;
-	if (e->d->alarms != NULL) {
+	if (st->type == STAGE_DEPLOY && e->d->alarms != NULL) {
 		struct alarm_view v[ENGINE_MAX_BLOCKERS];
 		size_t n;
 
@@ -1508,7 +1509,7 @@ collect_blockers(struct eng_exec *ee, const struct stage *st, struct blist *bl)
 			    v[i].name, v[i].reason);
 		}
 	}
-	if (e->d->holds != NULL)
+	if (st->type == STAGE_DEPLOY && e->d->holds != NULL)
 		holds_each(e->d->holds, ee->def->p->service, x->pipeline,
 		    hold_blocks, bl);
 	if (window_is_open(w, 2, bl->now / 1000, &open, reason, sizeof(reason),
