@@ -80,7 +80,7 @@ struct watch {
 
 struct alarms {
 	struct gantryd *d;
-	struct httpc *http;
+	struct httpc *http; /* borrowed: d->httpc */
 	struct watch *buckets[ALARMS_BUCKETS];
 	struct watch *all;
 	json_t *stored; /* pushed states loaded: {"scope\tname": {...}} */
@@ -178,11 +178,10 @@ http_answered(const struct httpc_response *r, void *arg)
 		snprintf(why, sizeof(why), "%s", r->error);
 		probe_done(p, NAN, why);
 	} else if (r->status != 200) {
-		snprintf(why, sizeof(why), "prometheus answered HTTP %d",
-		    r->status);
+		snprintf(
+		    why, sizeof(why), "prometheus answered HTTP %d", r->status);
 		probe_done(p, NAN, why);
-	} else if (prom_parse_value(r->body, r->len, &v, &missing, &err) <
-	    0) {
+	} else if (prom_parse_value(r->body, r->len, &v, &missing, &err) < 0) {
 		probe_done(p, NAN, err.msg);
 	} else {
 		probe_done(p, missing ? NAN : v, NULL);
@@ -275,8 +274,9 @@ hook_answered(struct hook *h, const struct hook_result *r, void *arg)
 	}
 	if (r->status != 0) {
 		snprintf(why, sizeof(why), "probe %s %s %d%s%s",
-		    p->w->def.query, r->timed_out ? "timed out, status" : "exited",
-		    r->status, r->why ? ": " : "", r->why ? r->why : "");
+		    p->w->def.query,
+		    r->timed_out ? "timed out, status" : "exited", r->status,
+		    r->why ? ": " : "", r->why ? r->why : "");
 		probe_done(p, NAN, why);
 		return;
 	}
@@ -328,8 +328,8 @@ probe_command(struct probe *p, const char *const *targets, size_t ntargets)
 	    asprintf(&env[k++], "GANTRY_PIPELINE=%s", w->scope) < 0 ||
 	    asprintf(&env[k++], "GANTRY_TARGETS=%s", targ) < 0 ||
 	    asprintf(&env[k++], "GANTRY_ROLE=%s",
-	        targets == NULL ? "all" : (p->side == 0 ? "one-box" : "fleet")) <
-	        0) {
+	        targets == NULL ? "all"
+	                        : (p->side == 0 ? "one-box" : "fleet")) < 0) {
 		for (int i = 0; i < k - 1; i++)
 			free(env[i]);
 		probe_done(p, NAN, "out of memory");
@@ -422,8 +422,8 @@ judge_rel(struct watch *w, struct rel *r, int64_t at)
 	struct gantry_error err = {0};
 	struct alarm_view view;
 
-	if (alarm_evaluate_relative(
-	        &w->def, r->side[0], r->side[1], &v, &err) < 0) {
+	if (alarm_evaluate_relative(&w->def, r->side[0], r->side[1], &v, &err) <
+	    0) {
 		snprintf(r->reason, sizeof(r->reason), "%s", err.msg);
 		r->state = ALARM_INSUFFICIENT_DATA;
 		return;
@@ -440,8 +440,8 @@ judge_rel(struct watch *w, struct rel *r, int64_t at)
 	if (v.state != ALARM_ALARM || r->fired)
 		return;
 	r->fired = true;
-	log_info("alarm.relative", "pipeline=%s alarm=%s execution=%" PRId64
-	                           " stage=%s reason=\"%s\"",
+	log_info("alarm.relative",
+	    "pipeline=%s alarm=%s execution=%" PRId64 " stage=%s reason=\"%s\"",
 	    w->scope, w->name, r->execution, r->stage, r->reason);
 	view.scope = w->scope;
 	view.name = w->name;
@@ -481,8 +481,10 @@ probe_done(struct probe *p, double value, const char *error)
 		r->probes[p->side] = NULL;
 		r->pending[p->side] = error != NULL ? NAN : value;
 		if (--r->waiting == 0) {
-			alarm_series_push(r->side[0], r->round_at, r->pending[0]);
-			alarm_series_push(r->side[1], r->round_at, r->pending[1]);
+			alarm_series_push(
+			    r->side[0], r->round_at, r->pending[0]);
+			alarm_series_push(
+			    r->side[1], r->round_at, r->pending[1]);
 			judge_rel(w, r, r->round_at);
 		}
 	} else {
@@ -561,8 +563,7 @@ rel_round(struct watch *w, int64_t at)
 
 	for (struct rel *r = w->rels; r != NULL; r = r->next)
 		r->seen = false;
-	engine_onebox_bakes(
-	    w->a->d->engine, w->scope, w->name, rel_each, &sc);
+	engine_onebox_bakes(w->a->d->engine, w->scope, w->name, rel_each, &sc);
 	for (pp = &w->rels; *pp != NULL;) {
 		struct rel *r = *pp;
 
@@ -992,7 +993,8 @@ alarms_push(struct alarms *a, const struct alarm_push *v, size_t n,
 		if (found > 0)
 			continue;
 		if (ignore_unknown) {
-			json_array_append_new(j->ignored, json_string(v[i].name));
+			json_array_append_new(
+			    j->ignored, json_string(v[i].name));
 			continue;
 		}
 		if (evaluated > 0) {
@@ -1097,13 +1099,14 @@ alarms_list_json(const struct alarms *a)
 
 	for (const struct watch *w = a->all; arr != NULL && w != NULL;
 	     w = w->all) {
-		json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:O}",
-		    "scope", w->scope[0] ? "pipeline" : "org", "pipeline",
-		    w->scope[0] ? json_string(w->scope) : json_null(), "name",
-		    w->name, "source", source_name(w->def.source), "state",
-		    alarm_state_name(w->state), "reason", w->reason, "since",
-		    (json_int_t)w->since, "detail",
-		    w->detail ? w->detail : json_null());
+		json_t *o =
+		    json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:O}",
+		        "scope", w->scope[0] ? "pipeline" : "org", "pipeline",
+		        w->scope[0] ? json_string(w->scope) : json_null(),
+		        "name", w->name, "source", source_name(w->def.source),
+		        "state", alarm_state_name(w->state), "reason",
+		        w->reason, "since", (json_int_t)w->since, "detail",
+		        w->detail ? w->detail : json_null());
 
 		if (o != NULL && w->rels != NULL) {
 			json_t *rels = json_array();
@@ -1166,15 +1169,12 @@ struct alarms *
 alarms_new(struct gantryd *d)
 {
 	struct alarms *a = calloc(1, sizeof(*a));
-	struct gantry_error err = {0};
 
 	if (a == NULL)
 		return NULL;
 	a->d = d;
 	a->ev_sync = event_new(d->base, -1, 0, sync_cb, a);
-	a->http = httpc_new(d->base, NULL, &err);
-	if (a->http == NULL)
-		log_warn("alarm.http_failed", "error=\"%s\"", err.msg);
+	a->http = d->httpc;
 	return a;
 }
 
@@ -1189,8 +1189,6 @@ alarms_free(struct alarms *a)
 		next = w->all;
 		watch_free(w);
 	}
-	if (a->http != NULL)
-		httpc_free(a->http);
 	if (a->ev_sync != NULL)
 		event_free(a->ev_sync);
 	json_decref(a->stored);

@@ -65,8 +65,8 @@ void alarms_db_ready(struct alarms *a);
 
 /* Alarm `name` as pipeline sees it: its own, else the org-wide one.
  * false when neither exists. */
-bool alarms_get(const struct alarms *a, const char *pipeline,
-    const char *name, struct alarm_view *out);
+bool alarms_get(const struct alarms *a, const char *pipeline, const char *name,
+    struct alarm_view *out);
 
 /* A relative alarm's verdict for one execution's one-box bake of stage;
  * false when it was never sampled for it. */

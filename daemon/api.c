@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include <libpq-fe.h>
+#include <openssl/sha.h>
 
 #include "alarms.h"
 #include "auth.h"
@@ -30,6 +31,8 @@
 #include "pipelines.h"
 #include "prom.h"
 #include "router.h"
+#include "webhook.h"
+#include "webhooks.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -75,6 +78,9 @@ static void h_override(struct api_ctx *ctx, struct http_req *req);
 static void h_holds(struct api_ctx *ctx, struct http_req *req);
 static void h_hold_put(struct api_ctx *ctx, struct http_req *req);
 static void h_hold_lift(struct api_ctx *ctx, struct http_req *req);
+static void h_hook_github(struct api_ctx *ctx, struct http_req *req);
+static void h_hook_gitlab(struct api_ctx *ctx, struct http_req *req);
+static void h_hook_gerrit(struct api_ctx *ctx, struct http_req *req);
 
 #define MEDIA_JSON "application/json"
 #define MEDIA_JSON_YAML                                                        \
@@ -115,8 +121,11 @@ static const struct route routes[] = {
         (void *)h_override},
     {"GET", "/v1/holds", AUTH_READ, NULL, (void *)h_holds},
     {"POST", "/v1/holds", AUTH_DEPLOY, MEDIA_JSON, (void *)h_hold_put},
-    {"DELETE", "/v1/holds/{id}", AUTH_DEPLOY, MEDIA_JSON,
-        (void *)h_hold_lift},
+    {"DELETE", "/v1/holds/{id}", AUTH_DEPLOY, MEDIA_JSON, (void *)h_hold_lift},
+    /* signed or token-checked by the handler, before anything is parsed */
+    {"POST", "/v1/hooks/github", AUTH_NONE, MEDIA_JSON, (void *)h_hook_github},
+    {"POST", "/v1/hooks/gitlab", AUTH_NONE, MEDIA_JSON, (void *)h_hook_gitlab},
+    {"POST", "/v1/hooks/gerrit", AUTH_NONE, MEDIA_JSON, (void *)h_hook_gerrit},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -176,6 +185,17 @@ api_metrics_init(struct gantryd *d)
 	        0) < 0 ||
 	    metrics_define(m, "gantry_alarms_firing", METRICS_GAUGE,
 	        "Alarms in state alarm now.", NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_webhook_deliveries_total",
+	        METRICS_COUNTER,
+	        "Code review webhook deliveries accepted, by source and kind.",
+	        NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_webhook_rejected_total", METRICS_COUNTER,
+	        "Code review webhook deliveries refused (bad signature or "
+	        "token), by source.",
+	        NULL, 0) < 0 ||
+	    metrics_define(m, "gantry_notifications_total", METRICS_COUNTER,
+	        "Notification webhooks, by outcome (sent, failed).", NULL,
+	        0) < 0 ||
 	    metrics_define(m, "gantry_build_info", METRICS_GAUGE,
 	        "Build information; the value is always 1.", NULL, 0) < 0)
 		return -1;
@@ -1621,8 +1641,8 @@ h_alertmanager(struct api_ctx *ctx, struct http_req *req)
 		p[i].state = alerts[i].firing ? ALARM_ALARM : ALARM_OK;
 		p[i].reason = alerts[i].reason;
 	}
-	snprintf(source, sizeof(source), "alertmanager (token:%s)",
-	    ctx->token_name);
+	snprintf(
+	    source, sizeof(source), "alertmanager (token:%s)", ctx->token_name);
 	http_req_ref(req);
 	alarms_push(ctx->d->alarms, p, n, source, true, engine_replied, req);
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
@@ -1655,8 +1675,8 @@ h_blockers(struct api_ctx *ctx, struct http_req *req)
 /* expires_in: a duration ("30m") or seconds; default and cap from the
  * config (override_max). */
 static int
-expiry_of(struct api_ctx *ctx, struct http_req *req, const json_t *body,
-    int64_t *ms)
+expiry_of(
+    struct api_ctx *ctx, struct http_req *req, const json_t *body, int64_t *ms)
 {
 	const json_t *v = json_object_get(body, "expires_in");
 	int64_t max = ctx->d->cfg->override_max_ms;
@@ -1754,9 +1774,9 @@ h_hold_put(struct api_ctx *ctx, struct http_req *req)
 		goto out;
 	if (scope == NULL)
 		scope = name == NULL ? "all" : NULL;
-	if (scope == NULL || (strcmp(scope, "all") != 0 &&
-	                         strcmp(scope, "service") != 0 &&
-	                         strcmp(scope, "pipeline") != 0)) {
+	if (scope == NULL ||
+	    (strcmp(scope, "all") != 0 && strcmp(scope, "service") != 0 &&
+	        strcmp(scope, "pipeline") != 0)) {
 		http_reply_error(req, GANTRY_EINVAL,
 		    "scope must be one of all, service, pipeline", NULL);
 		goto out;
@@ -1776,8 +1796,8 @@ h_hold_put(struct api_ctx *ctx, struct http_req *req)
 	}
 	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
 	http_req_ref(req);
-	holds_put(ctx->d->holds, scope, name, reason, actor, engine_replied,
-	    req);
+	holds_put(
+	    ctx->d->holds, scope, name, reason, actor, engine_replied, req);
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
 out:
 	json_decref(body);
@@ -1802,4 +1822,126 @@ h_hold_lift(struct api_ctx *ctx, struct http_req *req)
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
 out:
 	json_decref(body);
+}
+
+/* --- code review webhooks ---------------------------------------------------- */
+
+static void
+webhook_rejected(struct api_ctx *ctx, struct http_req *req,
+    enum webhook_source src, const char *msg)
+{
+	char labels[64];
+
+	snprintf(
+	    labels, sizeof(labels), "source=\"%s\"", webhook_source_name(src));
+	(void)metrics_add(
+	    ctx->d->metrics, "gantry_webhook_rejected_total", labels, 1);
+	log_warn("webhook.rejected", "source=%s why=\"%s\"",
+	    webhook_source_name(src), msg);
+	http_reply_error(req, GANTRY_EAUTH, msg, NULL);
+}
+
+/*
+ * POST /v1/hooks/{github,gitlab,gerrit}: verify first (GitHub: the
+ * X-Hub-Signature-256 HMAC of the raw body with github_secret; GitLab:
+ * X-Gitlab-Token equal to gitlab_token; Gerrit: "Authorization: Bearer
+ * gerrit_token" or ?token=gerrit_token, since the webhooks plugin cannot
+ * sign), then parse, then act (webhooks.c).  The delivery id is
+ * X-GitHub-Delivery / X-Gitlab-Event-UUID, else the body's SHA-256.
+ */
+static void
+webhook_receive(
+    struct api_ctx *ctx, struct http_req *req, enum webhook_source src)
+{
+	const struct gantry_config *cfg = ctx->d->cfg;
+	const char *secret, *type = NULL, *delivery = NULL, *given;
+	struct webhook_event ev;
+	struct gantry_error err = {0};
+	char msg[300], hex[65], labels[96];
+	unsigned char md[32];
+	size_t len;
+	const char *body = http_req_body(req, &len);
+	bool ok;
+
+	secret = src == WEBHOOK_GITHUB ? cfg->github_secret
+	    : src == WEBHOOK_GITLAB    ? cfg->gitlab_token
+	                               : cfg->gerrit_token;
+	if (secret == NULL) {
+		snprintf(msg, sizeof(msg),
+		    "the %s receiver is off: set %s in gantryd.conf",
+		    webhook_source_name(src),
+		    src == WEBHOOK_GITHUB       ? "github_secret"
+		        : src == WEBHOOK_GITLAB ? "gitlab_token"
+		                                : "gerrit_token");
+		http_reply_error(req, GANTRY_ENOENT, msg, NULL);
+		return;
+	}
+	switch (src) {
+	case WEBHOOK_GITHUB:
+		ok = webhook_verify_github(secret, body, len,
+		    http_req_header(req, "X-Hub-Signature-256"));
+		type = http_req_header(req, "X-GitHub-Event");
+		delivery = http_req_header(req, "X-GitHub-Delivery");
+		break;
+	case WEBHOOK_GITLAB:
+		ok = webhook_verify_token(
+		    secret, http_req_header(req, "X-Gitlab-Token"));
+		type = http_req_header(req, "X-Gitlab-Event");
+		delivery = http_req_header(req, "X-Gitlab-Event-UUID");
+		if (delivery == NULL)
+			delivery = http_req_header(req, "Idempotency-Key");
+		break;
+	default:
+		given = http_req_header(req, "Authorization");
+		if (given != NULL && strncasecmp(given, "Bearer ", 7) == 0)
+			given += 7;
+		else
+			given = http_req_query(req, "token");
+		ok = webhook_verify_token(secret, given);
+		break;
+	}
+	if (!ok) {
+		webhook_rejected(ctx, req, src,
+		    src == WEBHOOK_GITHUB
+		        ? "X-Hub-Signature-256 does not match the body signed "
+		          "with github_secret"
+		        : "the webhook token does not match");
+		return;
+	}
+	if (webhook_parse(src, type, body, len, &ev, &err) < 0) {
+		http_reply_error(req, GANTRY_EINVAL, err.msg, NULL);
+		return;
+	}
+	if (delivery == NULL || delivery[0] == '\0' || strlen(delivery) > 200) {
+		SHA256((const unsigned char *)body, len, md);
+		for (int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		delivery = hex;
+	}
+	snprintf(labels, sizeof(labels), "source=\"%s\",kind=\"%s\"",
+	    webhook_source_name(src), webhook_kind_name(ev.kind));
+	(void)metrics_add(
+	    ctx->d->metrics, "gantry_webhook_deliveries_total", labels, 1);
+	http_req_ref(req);
+	webhooks_handle(ctx->d, delivery, &ev, engine_replied, req);
+	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
+	webhook_event_clear(&ev);
+}
+
+static void
+h_hook_github(struct api_ctx *ctx, struct http_req *req)
+{
+	webhook_receive(ctx, req, WEBHOOK_GITHUB);
+}
+
+static void
+h_hook_gitlab(struct api_ctx *ctx, struct http_req *req)
+{
+	webhook_receive(ctx, req, WEBHOOK_GITLAB);
+}
+
+static void
+h_hook_gerrit(struct api_ctx *ctx, struct http_req *req)
+{
+	webhook_receive(ctx, req, WEBHOOK_GERRIT);
 }

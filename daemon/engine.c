@@ -37,6 +37,7 @@
 #include "gantryd.h"
 #include "holds.h"
 #include "hookrun.h"
+#include "httpc.h"
 #include "log.h"
 #include "pg.h"
 #include "pgtext.h"
@@ -111,6 +112,13 @@ struct eng_exec {
 	int64_t held_stage; /* index of the stage slot it holds, -1 none */
 	int64_t alarm_observed; /* ms: an alarm fired at it, rollback hook
 				   not spawned yet (latency histogram) */
+	enum {
+		REVIEW_UNKNOWN, /* not checked (or approvals changed) */
+		REVIEW_CHECKING, /* the query is out */
+		REVIEW_APPROVED, /* stays: checked once per execution */
+		REVIEW_MISSING,
+	} review;
+	char *review_reason; /* REVIEW_MISSING: why */
 	char *tree_text; /* exec_to_json() serialised; NULL: stale */
 	size_t tree_len;
 	struct eng_exec *next;
@@ -349,6 +357,7 @@ ee_free(struct eng_exec *ee)
 	exec_free(ee->x);
 	def_unref(e, ee->def);
 	free(ee->tree_text);
+	free(ee->review_reason);
 	free(ee);
 }
 
@@ -1116,8 +1125,7 @@ bake_gate(struct eng_exec *ee, const char *timer, json_t **detail)
 	json_t *verdicts;
 
 	*detail = NULL;
-	if (!x->stage_started || x->stage >= x->nstages ||
-	    e->d->alarms == NULL)
+	if (!x->stage_started || x->stage >= x->nstages || e->d->alarms == NULL)
 		return false;
 	st = &ee->def->stages[x->stage];
 	s = &x->stages[x->stage];
@@ -1245,6 +1253,87 @@ timer_arm(struct eng_exec *ee, const char *name, int64_t deadline)
 
 /* --- intents ---------------------------------------------------------- */
 
+/* --- notification webhooks ------------------------------------------------ */
+
+static void
+notified(const struct httpc_response *r, void *arg)
+{
+	struct engine *e = arg;
+	bool ok = r->error == NULL && r->status >= 200 && r->status < 300;
+
+	(void)metrics_add(e->d->metrics, "gantry_notifications_total",
+	    ok ? "outcome=\"sent\"" : "outcome=\"failed\"", 1);
+	if (!ok)
+		log_warn("notify.webhook_failed",
+		    "status=%d attempts=%d error=\"%s\"", r->status,
+		    r->attempts, r->error ? r->error : "HTTP error");
+}
+
+/*
+ * The pipeline's notifications.webhook gets a JSON message when an
+ * execution becomes blocked, is overridden, or ends: sent from the loop,
+ * retried (5 attempts, backoff) with a timeout; a failure is logged and
+ * counted, never waited for.
+ */
+static void
+notify_webhook(struct eng_exec *ee, const struct exec_intent *it)
+{
+	static const char *const outcomes[] = {"blocked", "override",
+	    "succeeded", "rolled_back", "failed", "aborted", "rejected",
+	    "superseded", NULL};
+	struct engine *e = ee->eng;
+	const struct pipeline *p = ee->def->p;
+	struct httpc_request req = {0};
+	struct gantry_error err = {0};
+	const char *reason = it->reason ? it->reason : "", *colon;
+	char outcome[32], link[600], at[32];
+	json_t *msg;
+	char *body;
+	size_t k;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (p->notify_webhook == NULL || e->d->httpc == NULL)
+		return;
+	colon = strchr(reason, ':');
+	k = colon ? (size_t)(colon - reason) : strlen(reason);
+	snprintf(outcome, sizeof(outcome), "%.*s", (int)k, reason);
+	for (k = 0; outcomes[k] != NULL && strcmp(outcomes[k], outcome); k++)
+		;
+	if (outcomes[k] == NULL)
+		return; /* rolling_back and the like: the end will say */
+	reason = colon ? colon + 1 + (colon[1] == ' ') : "";
+	if (e->d->cfg->public_url != NULL)
+		snprintf(link, sizeof(link), "%s/v1/executions/%" PRId64,
+		    e->d->cfg->public_url, ee->x->id);
+	gmtime_r(&now, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	msg = json_pack("{s:I, s:s, s:i, s:s, s:o, s:s, s:s, s:o, s:s}",
+	    "execution", (json_int_t)ee->x->id, "pipeline", ee->x->pipeline,
+	    "pipeline_version", ee->x->pipeline_version, "revision",
+	    ee->x->revision, "stage",
+	    it->stage ? json_string(it->stage) : json_null(), "outcome",
+	    outcome, "reason", reason, "link",
+	    e->d->cfg->public_url ? json_string(link) : json_null(), "at", at);
+	body = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	json_decref(msg);
+	if (body == NULL)
+		return;
+	req.method = "POST";
+	req.url = p->notify_webhook;
+	req.content_type = "application/json";
+	req.body = body;
+	req.len = strlen(body);
+	req.timeout_ms = p->notify_timeout_ms;
+	req.attempts = 5;
+	if (httpc_request(e->d->httpc, &req, notified, e, &err) == NULL) {
+		(void)metrics_add(e->d->metrics, "gantry_notifications_total",
+		    "outcome=\"failed\"", 1);
+		log_warn("notify.webhook_failed", "error=\"%s\"", err.msg);
+	}
+	free(body);
+}
+
 static void
 run_intents(struct eng_exec *ee, struct exec_intents *in)
 {
@@ -1254,8 +1343,11 @@ run_intents(struct eng_exec *ee, struct exec_intents *in)
 
 		switch (it->kind) {
 		case IN_RUN_HOOK:
+			run_hook(ee, it);
+			break;
 		case IN_NOTIFY:
 			run_hook(ee, it);
+			notify_webhook(ee, it);
 			break;
 		case IN_KILL_HOOK:
 			h = hook_find(ee, it->step);
@@ -1425,16 +1517,14 @@ overridden(const struct blist *bl, const char *id)
 		const struct exec_override *o = &x->overrides[i];
 
 		if (!o->used && o->expires > bl->now &&
-		    strcmp(o->stage, stage) == 0 &&
-		    strcmp(o->blocker, id) == 0)
+		    strcmp(o->stage, stage) == 0 && strcmp(o->blocker, id) == 0)
 			return true;
 	}
 	return false;
 }
 
-static void PRINTFLIKE(5, 6)
-    blist_add(struct blist *bl, const char *kind, const char *id,
-        int64_t until, const char *fmt, ...)
+static void PRINTFLIKE(5, 6) blist_add(struct blist *bl, const char *kind,
+    const char *id, int64_t until, const char *fmt, ...)
 {
 	va_list ap;
 	size_t i = bl->n;
@@ -1476,7 +1566,122 @@ hold_blocks(const struct hold *h, void *arg)
 	    h->name ? " " : "", h->name ? h->name : "", h->actor, h->reason);
 }
 
-static size_t
+static void review_check(struct eng_exec *ee);
+
+/*
+ * The review gate (pipeline review.required) before a deploy stage: the
+ * revision must be approved by review.min_approvals reviewers other than
+ * its author (gantry_review_status(), from webhook events).  While it is
+ * not, the stage is blocked by "review" (an admin may override it); after
+ * review.wait from the trigger, the execution is rejected.  Returns false
+ * when the decision must wait (the check is out, or it was rejected).
+ */
+static bool
+review_gate(struct eng_exec *ee, const struct stage *st, struct blist *bl)
+{
+	const struct pipeline *p = ee->def->p;
+	int64_t deadline;
+
+	if (st->type != STAGE_DEPLOY || !p->review_required ||
+	    ee->review == REVIEW_APPROVED || overridden(bl, "review"))
+		return true;
+	if (ee->review == REVIEW_UNKNOWN)
+		review_check(ee);
+	if (ee->review != REVIEW_MISSING)
+		return false;
+	deadline = ee->x->created_at + p->review_wait_ms;
+	if (bl->now >= deadline) {
+		struct exec_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EV_REJECTED;
+		ev.actor = "review gate";
+		ev.reason = ee->review_reason;
+		apply(ee, &ev);
+		return false;
+	}
+	blist_add(bl, "review", "review", deadline, "%s", ee->review_reason);
+	if (bl->wake == 0 || deadline < bl->wake)
+		bl->wake = deadline;
+	return true;
+}
+
+static void
+review_checked(PGresult *res, const char *errmsg, void *arg)
+{
+	struct start_job *job = arg;
+	struct engine *e = job->e;
+	struct eng_exec *ee = exec_find(e, job->id);
+	const struct pipeline *p;
+	int approved, self;
+	char *why = NULL;
+
+	free(job);
+	if (ee == NULL || ee->review != REVIEW_CHECKING)
+		return;
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
+		log_warn("review.check_failed",
+		    "execution=%" PRId64 " error=\"%s\"", ee->x->id,
+		    errmsg ? errmsg : "no result");
+		ee->review = REVIEW_UNKNOWN;
+		wake_at(e, now_ms() + 1000); /* try again */
+		return;
+	}
+	p = ee->def->p;
+	approved = atoi(PQgetvalue(res, 0, 0));
+	self = atoi(PQgetvalue(res, 0, 2));
+	if (approved >= p->review_min_approvals) {
+		ee->review = REVIEW_APPROVED;
+		log_info("review.approved",
+		    "execution=%" PRId64 " revision=%s reviewers=\"%s\"",
+		    ee->x->id, ee->x->revision, PQgetvalue(res, 0, 1));
+	} else {
+		if (asprintf(&why,
+		        "revision %s%s%s has %d of the %d approvals it needs "
+		        "from a reviewer other than its author%s",
+		        ee->x->revision, p->repository ? " of " : "",
+		        p->repository ? p->repository : "", approved,
+		        p->review_min_approvals,
+		        self > 0 ? " (its author's own approval does not "
+		                   "count)"
+		                 : "") < 0)
+			why = NULL;
+		free(ee->review_reason);
+		ee->review_reason = why;
+		ee->review = why != NULL ? REVIEW_MISSING : REVIEW_UNKNOWN;
+	}
+	sched_soon(e);
+}
+
+static void
+review_check(struct eng_exec *ee)
+{
+	static const char sql[] = "SELECT approved, reviewers, self_approved"
+	                          " FROM gantry_review_status($1, $2)";
+	struct start_job *job = calloc(1, sizeof(*job));
+	const char *params[2] = {ee->def->p->repository, ee->x->revision};
+
+	if (job == NULL)
+		return;
+	job->e = ee->eng;
+	job->id = ee->x->id;
+	ee->review = REVIEW_CHECKING;
+	if (pg_query(ee->eng->d->pg, sql, 2, params, review_checked, job) < 0)
+		review_checked(NULL, "database unavailable", job);
+}
+
+void
+engine_review_changed(struct engine *e)
+{
+	for (struct eng_exec *ee = e->execs; ee != NULL; ee = ee->next)
+		if (ee->review == REVIEW_MISSING)
+			ee->review = REVIEW_UNKNOWN;
+	sched_soon(e);
+}
+
+/* Every blocker of the stage start, in bl; -1: decide later. */
+static int
 collect_blockers(struct eng_exec *ee, const struct stage *st, struct blist *bl)
 {
 	struct engine *e = ee->eng;
@@ -1490,6 +1695,8 @@ collect_blockers(struct eng_exec *ee, const struct stage *st, struct blist *bl)
 	bl->x = x;
 	bl->now = now_ms();
 	bl->wake = 0;
+	if (!review_gate(ee, st, bl))
+		return -1;
 	if (st->type == STAGE_DEPLOY && e->d->alarms != NULL) {
 		struct alarm_view v[ENGINE_MAX_BLOCKERS];
 		size_t n;
@@ -1528,7 +1735,7 @@ collect_blockers(struct eng_exec *ee, const struct stage *st, struct blist *bl)
 	}
 	if (bl->wake != 0)
 		wake_at(e, bl->wake);
-	return bl->n;
+	return (int)bl->n;
 }
 
 /* Block with every blocker of bl (when they changed). */
@@ -1696,7 +1903,12 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 		block(ee, "busy", reason, 0);
 		return;
 	}
-	if (collect_blockers(ee, st, &bl) > 0) {
+	switch (collect_blockers(ee, st, &bl)) {
+	case -1:
+		return; /* decided when the review check answers */
+	case 0:
+		break;
+	default:
 		block_list(ee, &bl);
 		return;
 	}
@@ -1708,8 +1920,7 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 		    " LEFT JOIN target_versions v"
 		    " ON v.pipeline = $1 AND v.target = t.name";
 		struct start_job *job = calloc(1, sizeof(*job));
-		const char **names =
-		    calloc(xst->ntargets + 1, sizeof(*names));
+		const char **names = calloc(xst->ntargets + 1, sizeof(*names));
 		const char *params[2];
 		char *lit = NULL;
 
@@ -2485,8 +2696,8 @@ engine_request(struct engine *e, int64_t id, enum exec_event_kind kind,
 
 void
 engine_override(struct engine *e, int64_t id, const char *blocker,
-    int64_t expires, const char *actor, const char *reason,
-    engine_reply_cb cb, void *arg)
+    int64_t expires, const char *actor, const char *reason, engine_reply_cb cb,
+    void *arg)
 {
 	struct eng_exec *ee = exec_find(e, id);
 	struct exec_event ev;
@@ -2512,9 +2723,11 @@ engine_override(struct engine *e, int64_t id, const char *blocker,
 	}
 	{
 		static const char sql[] =
-		    "INSERT INTO audit_log (actor, action, object, reason, data)"
+		    "INSERT INTO audit_log (actor, action, object, reason, "
+		    "data)"
 		    " VALUES ($1, 'execution.override', $2, $3,"
-		    " jsonb_build_object('blocker', $4::text, 'stage', $5::text,"
+		    " jsonb_build_object('blocker', $4::text, 'stage', "
+		    "$5::text,"
 		    " 'expires', to_timestamp($6::bigint / 1000.0)))";
 		char object[32], exp[32];
 		const char *params[6] = {actor, object, reason, blocker,
@@ -2523,8 +2736,8 @@ engine_override(struct engine *e, int64_t id, const char *blocker,
 		snprintf(object, sizeof(object), "%" PRId64, id);
 		snprintf(exp, sizeof(exp), "%" PRId64, expires);
 		if (pg_query(e->d->pg, sql, 6, params, NULL, NULL) < 0)
-			log_warn("audit.write_failed",
-			    "action=execution.override");
+			log_warn(
+			    "audit.write_failed", "action=execution.override");
 	}
 	log_info("execution.override",
 	    "execution=%" PRId64 " blocker=%s actor=%s", id, blocker, actor);
@@ -2552,7 +2765,8 @@ engine_blockers_json(struct engine *e)
 			snprintf(id, sizeof(id), "%" PRId64 ":%s", x->id,
 			    b->id ? b->id : b->kind);
 			json_array_append_new(a,
-			    json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:b}",
+			    json_pack(
+			        "{s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:b}",
 			        "id", id, "execution", (json_int_t)x->id,
 			        "pipeline", x->pipeline, "stage",
 			        x->stages[x->stage].name, "kind", b->kind,
@@ -2618,8 +2832,7 @@ engine_alarm_changed(struct engine *e, const struct alarm_view *v)
 }
 
 void
-engine_alarm_fired_at(
-    struct engine *e, int64_t id, const struct alarm_view *v)
+engine_alarm_fired_at(struct engine *e, int64_t id, const struct alarm_view *v)
 {
 	struct eng_exec *ee = exec_find(e, id);
 

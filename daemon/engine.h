@@ -81,12 +81,16 @@ char *engine_tree_text(struct engine *e, int64_t id, size_t *len);
  * unknown execution; 409 when it waits for no stage or has no such
  * blocker. */
 void engine_override(struct engine *e, int64_t id, const char *blocker,
-    int64_t expires, const char *actor, const char *reason,
-    engine_reply_cb cb, void *arg);
+    int64_t expires, const char *actor, const char *reason, engine_reply_cb cb,
+    void *arg);
 
 /* GET /v1/blockers: every blocked execution's blockers, each with its
  * public id "EXECUTION:BLOCKER" (new reference). */
 json_t *engine_blockers_json(struct engine *e);
+
+/* Approvals or merges were recorded: re-check the review gate of the
+ * executions it blocks. */
+void engine_review_changed(struct engine *e);
 
 /* Blockers may have changed (a hold, an alarm): re-run the scheduler. */
 void engine_reschedule(struct engine *e);

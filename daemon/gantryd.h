@@ -21,6 +21,7 @@ struct pipelines;
 struct engine;
 struct alarms;
 struct holds;
+struct httpc;
 
 struct gantryd {
 	struct event_base *base;
@@ -32,6 +33,7 @@ struct gantryd {
 	struct pipelines *pipelines;
 	struct engine *engine;
 	struct alarms *alarms;
+	struct httpc *httpc; /* outgoing HTTP: Prometheus, notifications */
 	struct holds *holds;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog, *ev_drain;
 	struct event *ev_deadline; /* --migrate-only overall deadline */

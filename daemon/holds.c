@@ -144,8 +144,8 @@ struct job {
 };
 
 static void
-reply_error(holds_reply_cb cb, void *arg, int status, const char *code,
-    const char *msg)
+reply_error(
+    holds_reply_cb cb, void *arg, int status, const char *code, const char *msg)
 {
 	cb(status,
 	    json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg),
@@ -172,8 +172,8 @@ put_done(PGresult *res, const char *errmsg, void *arg)
 	}
 	x->next = j->h->active;
 	j->h->active = x;
-	log_info("hold.put", "id=%" PRId64 " scope=%s name=%s actor=%s",
-	    x->id, x->scope, x->name ? x->name : "-", x->actor);
+	log_info("hold.put", "id=%" PRId64 " scope=%s name=%s actor=%s", x->id,
+	    x->scope, x->name ? x->name : "-", x->actor);
 	engine_reschedule(j->h->d->engine);
 	j->cb(201, hold_json(x), j->arg);
 	free(j);

@@ -29,6 +29,7 @@
 #include "alarms.h"
 #include "engine.h"
 #include "holds.h"
+#include "httpc.h"
 #include "gantryd.h"
 #include "http.h"
 #include "log.h"
@@ -504,6 +505,12 @@ main(int argc, char **argv)
 			fatal("daemon.init",
 			    "error=\"cannot start the engine (state_dir %s)\"",
 			    d.cfg->state_dir);
+		d.httpc = httpc_new(d.base, NULL, &err);
+		if (d.httpc == NULL)
+			log_warn("httpc.init_failed",
+			    "error=\"%s\" effect=\"no Prometheus queries, no "
+			    "notification webhooks\"",
+			    err.msg);
 		d.holds = holds_new(&d);
 		d.alarms = alarms_new(&d);
 		if (d.holds == NULL || d.alarms == NULL)
@@ -521,6 +528,8 @@ main(int argc, char **argv)
 	pg_free(d.pg); /* failed queries' callbacks still find alarms, holds */
 	alarms_free(d.alarms);
 	holds_free(d.holds);
+	if (d.httpc != NULL)
+		httpc_free(d.httpc); /* notification callbacks run first */
 	engine_free(d.engine);
 	pipelines_free(d.pipelines);
 	if (d.ev_drain != NULL)

@@ -1350,9 +1350,12 @@ on_blocked(struct ctx *c)
 	struct exec *x = c->x;
 	const struct exec_event *ev = c->ev;
 	struct exec_blocker *b;
+	bool was_blocked;
 
 	if (!waiting(x) || x->stage >= x->nstages)
 		return 0;
+	was_blocked = x->state == EXEC_BLOCKED ||
+	    (x->state == EXEC_PAUSED && x->paused_from == EXEC_BLOCKED);
 	if ((b = calloc(ev->nblockers, sizeof(*b))) == NULL) {
 		c->oom = true;
 		return 0;
@@ -1371,6 +1374,13 @@ on_blocked(struct ctx *c)
 		x->paused_from = EXEC_BLOCKED;
 	else
 		x->state = EXEC_BLOCKED;
+	/* notify when it becomes blocked, not when the reasons change */
+	if (!was_blocked && ev->nblockers > 0)
+		emit_notify_text(c,
+		    cfmt(c, "blocked: stage %s: %s%s", x->stages[x->stage].name,
+		        ev->blockers[0].reason ? ev->blockers[0].reason
+		                               : ev->blockers[0].kind,
+		        ev->nblockers > 1 ? " (and more)" : ""));
 	return 0;
 }
 
@@ -1805,13 +1815,23 @@ on_supersede(struct ctx *c)
 	return 0;
 }
 
-/* QUEUED, RUNNING, BLOCKED, PAUSED + rejected: only before any stage
- * started. */
+/* QUEUED, RUNNING, BLOCKED, PAUSED + rejected (bad signature, review
+ * gate): only while waiting for a stage and before any target was
+ * touched. */
 static int
 on_reject(struct ctx *c)
 {
-	if (c->x->stage != 0 || c->x->stage_started)
+	const struct exec *x = c->x;
+
+	/* before anything was deployed: between stages, but no target of
+	 * any stage touched (the review gate runs before the first deploy
+	 * stage, after a build) */
+	if (x->stage_started)
 		return refuse(c, "a stage already started");
+	for (size_t si = 0; si < x->nstages; si++)
+		for (size_t ti = 0; ti < x->stages[si].ntargets; ti++)
+			if (x->stages[si].targets[ti].touched)
+				return refuse(c, "a deploy stage already ran");
 	finish(c, EXEC_REJECTED,
 	    cfmt(c, "rejected%s%s", c->ev->reason ? ": " : "",
 	        c->ev->reason ? c->ev->reason : ""));

@@ -137,6 +137,7 @@ pipeline_free(struct pipeline *p)
 	}
 	free(p->hooks);
 	free(p->signing_public_key);
+	free(p->notify_webhook);
 	alarm_defs_free(p->alarms, p->nalarms);
 	windows_free(&p->windows);
 	for (size_t i = 0; i < p->nstages; i++)

@@ -167,6 +167,10 @@ struct pipeline {
 	char *branch; /* source.branch, default "main" */
 	bool review_required;
 	int review_min_approvals; /* default 1 */
+	int64_t review_wait_ms; /* how long a missing approval blocks before
+				   the execution is rejected; default 10m */
+	char *notify_webhook; /* notifications.webhook: URL, or NULL */
+	int64_t notify_timeout_ms; /* per attempt, default 10s */
 	enum pipeline_concurrency concurrency;
 	struct pipeline_hook *hooks;
 	size_t nhooks;

@@ -677,7 +677,8 @@ parse_source(struct pctx *c, const json_t *v)
 static bool
 parse_review(struct pctx *c, const json_t *v)
 {
-	static const char *const keys[] = {"required", "min_approvals", NULL};
+	static const char *const keys[] = {
+	    "required", "min_approvals", "wait", NULL};
 	const json_t *f;
 	bool ok = true;
 	int64_t n;
@@ -690,7 +691,36 @@ parse_review(struct pctx *c, const json_t *v)
 	if ((f = member(c, v, "review", "min_approvals", false)) != NULL &&
 	    want_int(c, f, "review.min_approvals", 1, 10, &n))
 		c->p->review_min_approvals = (int)n;
+	if ((f = member(c, v, "review", "wait", false)) != NULL)
+		(void)want_duration(
+		    c, f, "review.wait", 0, 7 * DAY, &c->p->review_wait_ms);
 	return ok;
+}
+
+/* notifications: {webhook: URL, timeout: DURATION} */
+static void
+parse_notifications(struct pctx *c, const json_t *v)
+{
+	static const char *const keys[] = {"webhook", "timeout", NULL};
+	const json_t *f;
+	const char *s;
+
+	if (!want_mapping(c, v, "notifications"))
+		return;
+	check_keys(c, v, "notifications", keys);
+	if ((f = member(c, v, "notifications", "webhook", true)) != NULL &&
+	    want_string(c, f, "notifications.webhook", &s)) {
+		if (strncmp(s, "http://", 7) != 0 &&
+		    strncmp(s, "https://", 8) != 0)
+			report(c, "notifications.webhook",
+			    "must be an http:// or https:// URL");
+		else
+			c->p->notify_webhook =
+			    dup_str(c, "notifications.webhook", s);
+	}
+	if ((f = member(c, v, "notifications", "timeout", false)) != NULL)
+		(void)want_duration(c, f, "notifications.timeout", SEC,
+		    5 * MINUTE, &c->p->notify_timeout_ms);
 }
 
 static void
@@ -1647,7 +1677,7 @@ parse_stages(struct pctx *c, const json_t *v)
 
 static const char *const top_keys[] = {"pipeline", "service", "source",
     "review", "concurrency", "hooks", "hook_timeout", "signing", "alarms",
-    "windows", "stages", NULL};
+    "windows", "notifications", "stages", NULL};
 
 static void
 parse_top(struct pctx *c, const json_t *doc)
@@ -1690,6 +1720,8 @@ parse_top(struct pctx *c, const json_t *doc)
 		parse_source(c, v);
 	if ((v = member(c, doc, "", "review", false)) != NULL)
 		review_known = parse_review(c, v);
+	if ((v = member(c, doc, "", "notifications", false)) != NULL)
+		parse_notifications(c, v);
 	if ((v = member(c, doc, "", "concurrency", false)) != NULL &&
 	    want_enum(c, v, "concurrency", concurrency,
 	        "must be supersede or queue", &e))
@@ -1769,6 +1801,8 @@ pipeline_parse(const json_t *doc, const char *file,
 	c.p->source = SOURCE_APPLICATION;
 	c.p->review_required = true;
 	c.p->review_min_approvals = 1;
+	c.p->review_wait_ms = 10 * MINUTE;
+	c.p->notify_timeout_ms = 10 * SEC;
 	c.p->concurrency = CONCURRENCY_SUPERSEDE;
 	c.p->hook_timeout_ms = 10 * MINUTE;
 	parse_top(&c, doc);

@@ -959,9 +959,14 @@ START_TEST(test_blocked)
 	ck_assert_str_eq(s.x->blockers[0].reason, "window shut");
 	ck_assert_int_eq(s.x->stages[0].state, SST_BLOCKED);
 	ck_assert(!s.x->stage_started);
-	ck_assert_uint_eq(s.last.n, 0);
+	/* becoming blocked is notified, once */
+	ck_assert_uint_eq(s.last.n, 1);
+	ck_assert_int_eq(s.last.v[0].kind, IN_NOTIFY);
+	ck_assert_str_eq(
+	    s.last.v[0].reason, "blocked: stage build: window shut");
 	/* replaced, not appended */
 	sim_blocked(&s, "freeze");
+	ck_assert_uint_eq(s.last.n, 0);
 	ck_assert_uint_eq(s.x->nblockers, 1);
 	ck_assert_str_eq(s.x->blockers[0].reason, "freeze");
 	sim_may_start(&s); /* build skipped */
@@ -1410,6 +1415,19 @@ START_TEST(test_supersede_reject)
 	ck_assert_int_eq(s.x->state, EXEC_REJECTED);
 	ck_assert_str_eq(s.x->reason, "rejected: bad sig");
 	ck_assert_uint_eq(s.x->nblockers, 0);
+	sim_free(&s);
+
+	/* the review gate: after the build, before any deploy */
+	sim_init(&s, NULL);
+	sim_until_running(&s, "build");
+	sim_next(&s); /* the build finishes; beta waits */
+	ck_assert(!s.x->stage_started);
+	ck_assert_uint_eq(s.x->stage, 1);
+	sim_step(&s, &rej);
+	ck_assert_int_eq(s.x->state, EXEC_REJECTED);
+	ck_assert_int_eq(stage_of(s.x, "build")->state, SST_SUCCEEDED);
+	ck_assert_int_eq(stage_of(s.x, "beta")->state, SST_CANCELLED);
+	sim_replay(&s);
 	sim_free(&s);
 
 	/* after a stage started: 409, unchanged */
