@@ -554,6 +554,15 @@ decision_lines(
 		if (json_array_size(pts) == 0 && jstr(detail, "rule") == NULL)
 			continue;
 		sb_add(&b, "           ");
+		/* A pushed state has no datapoints: say who pushed it. */
+		if (json_array_size(pts) == 0 &&
+		    strcmp(jstr(detail, "rule"), "pushed") == 0) {
+			sb_addf(&b, " pushed by %s",
+			    jstr_or(detail, "source", "?"));
+			if (sb_line(&b, width, out) < 0)
+				return -1;
+			continue;
+		}
 		if (json_array_size(pts) > 0) {
 			sb_add(&b, " datapoints ");
 			datapoints(&b, pts);

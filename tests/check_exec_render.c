@@ -481,6 +481,21 @@ START_TEST(test_tree_blocked)
 	ck_assert_uint_eq(l.n, 12);
 	exec_lines_clear(&l);
 	json_decref(t);
+	/* A pushed alarm's decision: who pushed it. */
+	t = load("{\"decisions\": [{\"at\": 1764525700000, \"kind\": \"alarm\","
+	         " \"subject\": \"errors\", \"stage\": \"canary\","
+	         " \"reason\": \"alarm errors: 5xx ratio 0.034 > 0.01\","
+	         " \"detail\": {\"rule\": \"pushed\", \"reason\": \"5xx\","
+	         "  \"source\": \"alertmanager (token:am)\"}}]}");
+	ck_assert_int_eq(exec_render_tree(t, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_str_eq(l.v[2],
+	    "decision  alarm errors at 18:01:40Z on canary: 5xx ratio 0.034 > "
+	    "0.01");
+	ck_assert_str_eq(
+	    l.v[3], "            pushed by alertmanager (token:am)");
+	exec_lines_clear(&l);
+	json_decref(t);
 }
 END_TEST
 
