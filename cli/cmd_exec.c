@@ -1,7 +1,8 @@
 /*
  * cmd_exec.c - gantryctl's commands against a running gantryd: trigger,
  * status, watch, abort, rollback, pause, resume, logs and history over the
- * /v1 REST API (SPEC.md section 6).  Where the server is and the token come
+ * /v1 REST API (SPEC.md section 6), and what every remote command shares
+ * (cmd_run.h); the safeguards' commands are in cmd_safety.c.  Where the server is and the token come
  * from the options, the environment or ~/.config/gantry/gantryctl.conf.
  * What is shown goes through a view (text or json) of function pointers;
  * the text lines themselves come from exec_render.c.
@@ -22,28 +23,16 @@
 
 #include "client.h"
 #include "cmd_exec.h"
+#include "cmd_run.h"
+#include "cmd_safety.h"
 #include "exec_render.h"
 #include "yaml_load.h"
-
-#define EXIT_OK 0
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
 
 #define DEFAULT_SERVER "http://127.0.0.1:8080"
 #define CONFIG_MAX (64 * 1024)
 #define HISTORY_MAX_ROWS 100000 /* --all stops there */
 #define WATCH_GIVE_UP_S 60 /* no stream for this long: exit 2 */
 #define WATCH_BACKOFF_MAX_S 15
-
-/* One run of a command. */
-struct run {
-	const char *cmd;
-	const struct exec_opts *o;
-	const struct exec_view *view;
-	struct client *c;
-	FILE *out, *err;
-	bool tty; /* stdout is a terminal: redraw */
-};
 
 /* A watch in progress. */
 struct watch {
@@ -82,8 +71,8 @@ struct exec_view {
 	    struct run *r, long status, const char *raw, size_t len);
 };
 
-static int64_t
-now_ms(void)
+int64_t
+run_now_ms(void)
 {
 	struct timespec ts;
 
@@ -105,10 +94,17 @@ term_cols(int *rows)
 	return ws.ws_col;
 }
 
-/* Write s to f with control characters but '\n' and '\t' shown as '?'
- * (server text must not drive the terminal). */
-static void
-put_clean(FILE *f, const char *s)
+int
+run_term_width(void)
+{
+	int rows;
+
+	return term_cols(&rows);
+}
+
+/* Server text must not drive the terminal. */
+void
+run_put_clean(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++)
 		fputc(((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') ||
@@ -118,8 +114,8 @@ put_clean(FILE *f, const char *s)
 		    f);
 }
 
-static void
-put_raw(FILE *f, const char *raw, size_t len)
+void
+run_put_raw(FILE *f, const char *raw, size_t len)
 {
 	fwrite(raw, 1, len, f);
 	if (len == 0 || raw[len - 1] != '\n')
@@ -150,7 +146,7 @@ print_server_error(FILE *f, long status, const char *raw, size_t len)
 			char *first = strndup(raw, n > 300 ? 300 : n);
 
 			fputs(": ", f);
-			put_clean(f, first != NULL ? first : "");
+			run_put_clean(f, first != NULL ? first : "");
 			free(first);
 		}
 		fputc('\n', f);
@@ -158,7 +154,7 @@ print_server_error(FILE *f, long status, const char *raw, size_t len)
 		return;
 	}
 	fprintf(f, "gantryctl: HTTP %ld %s: ", status, code ? code : "error");
-	put_clean(f, msg ? msg : "(no message)");
+	run_put_clean(f, msg ? msg : "(no message)");
 	fputc('\n', f);
 	json_array_foreach(json_object_get(e, "details"), i, d)
 	{
@@ -170,16 +166,16 @@ print_server_error(FILE *f, long status, const char *raw, size_t len)
 
 		fputs("  ", f);
 		if (json_is_string(d)) {
-			put_clean(f, json_string_value(d));
+			run_put_clean(f, json_string_value(d));
 		} else if (dm != NULL) {
 			if (path != NULL) {
-				put_clean(f, path);
+				run_put_clean(f, path);
 				fputs(": ", f);
 			}
-			put_clean(f, dm);
+			run_put_clean(f, dm);
 		} else if ((s = json_dumps(
 		                d, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL) {
-			put_clean(f, s);
+			run_put_clean(f, s);
 			free(s);
 		}
 		fputc('\n', f);
@@ -197,12 +193,11 @@ str_or(const json_t *o, const char *key, const char *dflt)
 	return s != NULL ? s : dflt;
 }
 
-static int
-print_lines(FILE *f, const struct exec_lines *l)
+void
+run_print_lines(FILE *f, const struct exec_lines *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		fprintf(f, "%s\n", l->v[i]);
-	return 0;
 }
 
 static int
@@ -219,8 +214,8 @@ text_answer(
 	if (strcmp(r->cmd, "status") == 0) {
 		int rows, width = term_cols(&rows);
 
-		rc = exec_render_tree(doc, now_ms(), width, &l);
-		print_lines(r->out, &l);
+		rc = exec_render_tree(doc, run_now_ms(), width, &l);
+		run_print_lines(r->out, &l);
 		exec_lines_clear(&l);
 		return rc;
 	}
@@ -229,11 +224,11 @@ text_answer(
 		    status == 200 ? "was already triggered with this "
 		                    "idempotency key"
 		                  : "triggered");
-		put_clean(r->out, str_or(doc, "pipeline", "?"));
+		run_put_clean(r->out, str_or(doc, "pipeline", "?"));
 		fprintf(r->out, " v%" JSON_INTEGER_FORMAT ", revision ",
 		    json_integer_value(
 		        json_object_get(doc, "pipeline_version")));
-		put_clean(r->out, str_or(doc, "revision", "?"));
+		run_put_clean(r->out, str_or(doc, "revision", "?"));
 		fprintf(r->out, ", state %s\n", state ? state : "?");
 		return 0;
 	}
@@ -255,8 +250,8 @@ text_history(struct run *r, const json_t *list, const char *raw, size_t len)
 
 	(void)raw;
 	(void)len;
-	rc = exec_render_history(list, now_ms(), width, &l);
-	print_lines(r->out, &l);
+	rc = exec_render_history(list, run_now_ms(), width, &l);
+	run_print_lines(r->out, &l);
 	exec_lines_clear(&l);
 	if (rc == 0 && !r->o->all &&
 	    json_is_string(json_object_get(list, "next_cursor")))
@@ -301,7 +296,8 @@ redraw(struct watch *w)
 	if (w->tree == NULL)
 		return 0;
 	/* One column spare: a full line would wrap on some terminals. */
-	rc = exec_render_tree(w->tree, now_ms(), width > 1 ? width - 1 : 0, &l);
+	rc = exec_render_tree(
+	    w->tree, run_now_ms(), width > 1 ? width - 1 : 0, &l);
 	if (rc < 0)
 		return -1;
 	keep = l.n;
@@ -396,7 +392,7 @@ json_answer(
 {
 	(void)status;
 	(void)doc;
-	put_raw(r->out, raw, len);
+	run_put_raw(r->out, raw, len);
 	return 0;
 }
 
@@ -404,7 +400,7 @@ static int
 json_history(struct run *r, const json_t *list, const char *raw, size_t len)
 {
 	if (raw != NULL) {
-		put_raw(r->out, raw, len);
+		run_put_raw(r->out, raw, len);
 		return 0;
 	}
 	if (json_dumpf(list, r->out, JSON_INDENT(2)) < 0)
@@ -417,7 +413,7 @@ static int
 json_logs(struct run *r, const json_t *a, const char *raw, size_t len)
 {
 	(void)a;
-	put_raw(r->out, raw, len);
+	run_put_raw(r->out, raw, len);
 	return 0;
 }
 
@@ -426,7 +422,7 @@ static int
 json_event(struct watch *w, const json_t *msg, const char *raw, size_t len)
 {
 	(void)msg;
-	put_raw(w->r->out, raw, len);
+	run_put_raw(w->r->out, raw, len);
 	fflush(w->r->out);
 	return 0;
 }
@@ -451,7 +447,7 @@ static void
 json_server_error(struct run *r, long status, const char *raw, size_t len)
 {
 	if (len > 0)
-		put_raw(r->out, raw, len);
+		run_put_raw(r->out, raw, len);
 	print_server_error(r->err, status, raw, len);
 }
 
@@ -656,6 +652,13 @@ request(struct run *r, const char *method, const char *path, const json_t *body,
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+int
+run_request(struct run *r, const char *method, const char *path,
+    const json_t *body, long *status, json_t **doc, char **raw, size_t *rawlen)
+{
+	return request(r, method, path, body, NULL, status, doc, raw, rawlen);
 }
 
 /* An execution ID: digits only (they go into a path). */
@@ -873,10 +876,8 @@ out:
 
 /* --- the commands ---------------------------------------------------------- */
 
-static int usage_error(struct run *r, const char *fmt, ...) PRINTFLIKE(2, 3);
-
-static int
-usage_error(struct run *r, const char *fmt, ...)
+int
+run_usage_error(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -899,14 +900,14 @@ cmd_trigger(struct run *r, int nargs, char *const *args)
 	int rc;
 
 	if (nargs != 1)
-		return usage_error(r, "give exactly one PIPELINE");
+		return run_usage_error(r, "give exactly one PIPELINE");
 	if (o->revision == NULL || o->revision[0] == '\0')
-		return usage_error(r, "--revision is required");
+		return run_usage_error(r, "--revision is required");
 	if ((o->artifact_uri == NULL) != (o->artifact_sha256 == NULL))
-		return usage_error(
+		return run_usage_error(
 		    r, "--artifact-uri and --artifact-sha256 go together");
 	if (o->artifact_signature != NULL && o->artifact_uri == NULL)
-		return usage_error(
+		return run_usage_error(
 		    r, "%s", "--artifact-signature needs --artifact-uri");
 	body = json_pack("{s:s}", "revision", o->revision);
 	if (body != NULL && o->artifact_uri != NULL) {
@@ -992,7 +993,7 @@ cmd_status(struct run *r, int nargs, char *const *args)
 	int rc;
 
 	if (nargs != 1 || !valid_id(args[0]))
-		return usage_error(r, "give one execution ID (a number)");
+		return run_usage_error(r, "give one execution ID (a number)");
 	if (asprintf(&path, "/v1/executions/%s", args[0]) < 0)
 		return EXIT_FAIL;
 	rc = request_answer(r, "GET", path, NULL);
@@ -1004,7 +1005,7 @@ static int
 cmd_watch(struct run *r, int nargs, char *const *args)
 {
 	if (nargs != 1 || !valid_id(args[0]))
-		return usage_error(r, "give one execution ID (a number)");
+		return run_usage_error(r, "give one execution ID (a number)");
 	return watch(r, args[0]);
 }
 
@@ -1019,9 +1020,9 @@ cmd_control(struct run *r, int nargs, char *const *args)
 	int rc;
 
 	if (nargs != 1 || !valid_id(args[0]))
-		return usage_error(r, "give one execution ID (a number)");
+		return run_usage_error(r, "give one execution ID (a number)");
 	if (need_reason && (r->o->reason == NULL || r->o->reason[0] == '\0'))
-		return usage_error(r, "--reason is required");
+		return run_usage_error(r, "--reason is required");
 	body = r->o->reason != NULL ? json_pack("{s:s}", "reason", r->o->reason)
 	                            : json_object();
 	if (body == NULL ||
@@ -1049,10 +1050,10 @@ cmd_logs(struct run *r, int nargs, char *const *args)
 	int rc;
 
 	if (nargs != 2 || !valid_id(args[0]))
-		return usage_error(r, "give an execution ID and a STEP");
+		return run_usage_error(r, "give an execution ID and a STEP");
 	if (r->o->attempt != NULL &&
 	    (want = parse_count(r->o->attempt, 1000000)) < 0)
-		return usage_error(
+		return run_usage_error(
 		    r, "--attempt: \"%s\" is not a number >= 1", r->o->attempt);
 	step = client_escape(args[1]);
 	if (step == NULL ||
@@ -1129,9 +1130,9 @@ cmd_history(struct run *r, int nargs, char *const *args)
 
 	(void)args;
 	if (nargs != 0)
-		return usage_error(r, "takes no operands");
+		return run_usage_error(r, "takes no operands");
 	if (r->o->limit != NULL && parse_count(r->o->limit, 1000000) < 0)
-		return usage_error(
+		return run_usage_error(
 		    r, "--limit: \"%s\" is not a number >= 1", r->o->limit);
 	for (;;) {
 		const json_t *next;
@@ -1205,6 +1206,12 @@ static const struct {
     {"resume", cmd_control},
     {"logs", cmd_logs},
     {"history", cmd_history},
+    {"alarms", cmd_safety_alarms},
+    {"alarm-state", cmd_safety_alarm_state},
+    {"blockers", cmd_safety_blockers},
+    {"override", cmd_safety_override},
+    {"hold", cmd_safety_hold},
+    {"unhold", cmd_safety_unhold},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,7 +1,8 @@
 /*
  * cmd_exec.h - gantryctl's commands that talk to gantryd (gantryctl(1)):
- * trigger, status, watch, abort, rollback, pause, resume, logs, history.
- * gantryctl.c parses the options; these run the command.
+ * trigger, status, watch, abort, rollback, pause, resume, logs, history,
+ * and those of cmd_safety.h (alarms, alarm-state, blockers, override,
+ * hold, unhold).  gantryctl.c parses the options; these run the command.
  */
 #ifndef GANTRY_CMD_EXEC_H
 #define GANTRY_CMD_EXEC_H
@@ -18,7 +19,10 @@ struct exec_opts {
 	const char *artifact_uri, *artifact_sha256, *artifact_signature;
 	const char *idempotency_key;
 	bool watch;
-	const char *reason; /* trigger, abort, rollback, pause, resume */
+	const char
+	    *reason; /* trigger, abort, rollback, pause, resume, override,
+			       hold, unhold, alarm-state */
+	const char *expires_in; /* override */
 	const char *attempt; /* logs */
 	const char *pipeline, *state, *limit; /* history */
 	bool all;

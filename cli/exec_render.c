@@ -20,6 +20,7 @@
 #define FAILED_SHOWN 4 /* failed targets named per stage */
 #define EVENT_TARGETS_SHOWN 4
 #define REVISION_COLS 12
+#define DATAPOINTS_SHOWN 12 /* of a decision's detail */
 
 /* A growable string. */
 struct sb {
@@ -126,6 +127,24 @@ sanitize(char *s)
 			*s = '?';
 }
 
+/* Append line to out, which takes it; -1 (line not taken) when out of
+ * memory. */
+static int
+lines_push(struct exec_lines *out, char *line)
+{
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 32;
+		char **v = realloc(out->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		out->v = v;
+		out->cap = cap;
+	}
+	out->v[out->n++] = line;
+	return 0;
+}
+
 /* End the line in b: trailing blanks dropped, cut to width, appended to
  * out (which takes the string).  b is emptied; -1 when out of memory. */
 static int
@@ -150,16 +169,8 @@ sb_line(struct sb *b, int width, struct exec_lines *out)
 		else
 			line[off] = '\0';
 	}
-	if (out->n == out->cap) {
-		size_t cap = out->cap ? out->cap * 2 : 32;
-		char **v = realloc(out->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			goto oom;
-		out->v = v;
-		out->cap = cap;
-	}
-	out->v[out->n++] = line;
+	if (lines_push(out, line) < 0)
+		goto oom;
 	*b = (struct sb){0};
 	return 0;
 oom:
@@ -389,6 +400,7 @@ blocker_lines(
 {
 	const json_t *bl;
 	struct sb b = {0};
+	bool overridable = false;
 	size_t i;
 	char t[32], d[32];
 
@@ -406,6 +418,159 @@ blocker_lines(
 		else if (until > 0)
 			sb_addf(
 			    &b, " (until %s)", fmt_time(until, t, sizeof(t)));
+		/* The id gantryctl override takes: EXECUTION:BLOCKER. */
+		if (jstr(bl, "id") != NULL) {
+			sb_addf(&b, " [%" PRId64 ":%s]", jint(tree, "id"),
+			    jstr(bl, "id"));
+			overridable = true;
+		}
+		if (sb_line(&b, width, out) < 0)
+			return -1;
+	}
+	if (overridable) {
+		sb_add(&b,
+		    "          (gantryctl override ID --reason TEXT "
+		    "lets the stage start despite one)");
+		if (sb_line(&b, width, out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "17:03:04Z" on the UTC day of now, else "2025-11-29 17:03:04Z". */
+static char *
+fmt_when(int64_t ms, int64_t now, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000), n = (time_t)(now / 1000);
+	struct tm tm, tn;
+
+	if (gmtime_r(&t, &tm) == NULL || gmtime_r(&n, &tn) == NULL)
+		return fmt_time(ms, buf, len);
+	if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
+		strftime(buf, len, "%H:%M:%SZ", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* One line per override: where, what, who, when, and whether it is
+ * still to be used. */
+static int
+override_lines(
+    const json_t *tree, int64_t now, int width, struct exec_lines *out)
+{
+	const json_t *o;
+	struct sb b = {0};
+	size_t i;
+	char t[32], d[32];
+
+	json_array_foreach(json_object_get(tree, "overrides"), i, o)
+	{
+		int64_t exp = jint(o, "expires");
+
+		sb_add(&b, i == 0 ? "override  " : "          ");
+		sb_addf(&b, "%s on %s by %s at %s", jstr_or(o, "blocker", "?"),
+		    jstr_or(o, "stage", "?"), jstr_or(o, "actor", "?"),
+		    fmt_when(jint(o, "at"), now, t, sizeof(t)));
+		if (jbool(o, "used"))
+			sb_add(&b, ", used");
+		else if (exp > now)
+			sb_addf(&b, ", unused, expires in %s",
+			    exec_render_duration(exp - now, d, sizeof(d)));
+		else
+			sb_add(&b, ", expired unused");
+		sb_addf(&b, ": %s", jstr_or(o, "reason", "(no reason given)"));
+		if (sb_line(&b, width, out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "0.002 0.034 - 0.05": the datapoints of a decision's detail, the
+ * last DATAPOINTS_SHOWN of them; null (missing, NaN) is "-". */
+static void
+datapoints(struct sb *b, const json_t *pts)
+{
+	size_t n = json_array_size(pts), i;
+	size_t from = n > DATAPOINTS_SHOWN ? n - DATAPOINTS_SHOWN : 0;
+
+	if (from > 0)
+		sb_addf(b, "(%zu earlier) ", from);
+	for (i = from; i < n; i++) {
+		const json_t *v =
+		    json_object_get(json_array_get(pts, i), "value");
+
+		if (i > from)
+			sb_add(b, " ");
+		if (json_is_number(v))
+			sb_addf(b, "%.4g", json_number_value(v));
+		else
+			sb_add(b, "-");
+	}
+}
+
+/*
+ * The go/no-go decisions, oldest first: "alarm errors at 17:03:04Z on
+ * canary: errors: 0.034 > 0.01 in 3 of the last 5 datapoints", and when
+ * the decision kept them, the datapoints and the rule on a line below.
+ */
+static int
+decision_lines(
+    const json_t *tree, int64_t now, int width, struct exec_lines *out)
+{
+	const json_t *dc;
+	struct sb b = {0};
+	size_t i;
+	char t[32];
+
+	json_array_foreach(json_object_get(tree, "decisions"), i, dc)
+	{
+		const char *kind = jstr_or(dc, "kind", "?");
+		const char *subject = jstr(dc, "subject");
+		const char *reason = jstr(dc, "reason");
+		const json_t *detail = json_object_get(dc, "detail");
+		const json_t *pts = json_object_get(detail, "datapoints");
+		size_t klen = strlen(kind);
+
+		sb_add(&b, i == 0 ? "decision  " : "          ");
+		for (const char *k = kind; *k != '\0'; k++)
+			sb_addn(&b, *k == '_' ? " " : k, 1);
+		if (subject != NULL)
+			sb_addf(&b, " %s", subject);
+		sb_addf(
+		    &b, " at %s", fmt_when(jint(dc, "at"), now, t, sizeof(t)));
+		if (jstr(dc, "stage") != NULL)
+			sb_addf(&b, " on %s", jstr(dc, "stage"));
+		/* "alarm errors: why" says the kind and subject again. */
+		if (reason != NULL && subject != NULL &&
+		    strncmp(reason, kind, klen) == 0 && reason[klen] == ' ' &&
+		    strncmp(reason + klen + 1, subject, strlen(subject)) == 0 &&
+		    strncmp(reason + klen + 1 + strlen(subject), ": ", 2) == 0)
+			reason += klen + 1 + strlen(subject) + 2;
+		if (reason != NULL)
+			sb_addf(&b, ": %s", reason);
+		if (sb_line(&b, width, out) < 0)
+			return -1;
+		if (json_array_size(pts) == 0 && jstr(detail, "rule") == NULL)
+			continue;
+		sb_add(&b, "           ");
+		/* A pushed state has no datapoints: say who pushed it. */
+		if (json_array_size(pts) == 0 &&
+		    strcmp(jstr(detail, "rule"), "pushed") == 0) {
+			sb_addf(&b, " pushed by %s",
+			    jstr_or(detail, "source", "?"));
+			if (sb_line(&b, width, out) < 0)
+				return -1;
+			continue;
+		}
+		if (json_array_size(pts) > 0) {
+			sb_add(&b, " datapoints ");
+			datapoints(&b, pts);
+		}
+		if (jstr(detail, "rule") != NULL)
+			sb_addf(&b, "%srule %s",
+			    json_array_size(pts) > 0 ? "; " : " ",
+			    jstr(detail, "rule"));
 		if (sb_line(&b, width, out) < 0)
 			return -1;
 	}
@@ -564,7 +729,8 @@ exec_render_tree(
 		if (sb_line(&b, width, out) < 0)
 			return -1;
 	}
-	if (blocker_lines(tree, now_ms, width, out) < 0)
+	if (blocker_lines(tree, now_ms, width, out) < 0 ||
+	    override_lines(tree, now_ms, width, out) < 0)
 		return -1;
 	json_array_foreach(stages, i, st)
 	{
@@ -582,7 +748,7 @@ exec_render_tree(
 		        now_ms, width, out) < 0)
 			return -1;
 	}
-	return 0;
+	return decision_lines(tree, now_ms, width, out);
 }
 
 /* --- one transition -------------------------------------------------------- */
@@ -761,4 +927,264 @@ exec_render_history(
 out:
 	free(rows);
 	return rc;
+}
+
+/* --- tables: alarms, blockers and holds ------------------------------------ */
+
+/* Rows of cells (owned strings), the first row the header. */
+struct table {
+	size_t ncols, nrows;
+	char **cells; /* nrows * ncols */
+	bool oom;
+};
+
+/* Append a row of t->ncols cells (copied; NULL is "-"). */
+static void
+table_row(struct table *t, const char *const *row)
+{
+	char **c;
+
+	if (t->oom)
+		return;
+	c = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*c));
+	if (c == NULL) {
+		t->oom = true;
+		return;
+	}
+	t->cells = c;
+	c += t->nrows * t->ncols;
+	for (size_t i = 0; i < t->ncols; i++) {
+		c[i] = strdup(row[i] != NULL ? row[i] : "-");
+		if (c[i] == NULL)
+			t->oom = true;
+	}
+	t->nrows++;
+}
+
+static void
+table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	*t = (struct table){0};
+}
+
+/* The rows, columns padded to their widest cell (the last one not),
+ * appended to out; t is freed.  -1 when out of memory. */
+static int
+table_lines(struct table *t, int width, struct exec_lines *out)
+{
+	size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof(*w));
+	struct sb b = {0};
+	int rc = -1;
+
+	if (w == NULL || t->oom)
+		goto out;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++)
+			if (cols(t->cells[r * t->ncols + c]) > w[c])
+				w[c] = cols(t->cells[r * t->ncols + c]);
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			if (c > 0)
+				sb_add(&b, "  ");
+			sb_pad(&b, t->cells[r * t->ncols + c],
+			    c + 1 < t->ncols ? w[c] : 0);
+		}
+		if (sb_line(&b, width, out) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(w);
+	table_free(t);
+	return rc;
+}
+
+char *
+exec_render_ago(int64_t then_ms, int64_t now_ms, char *buf, size_t len)
+{
+	char d[32];
+
+	if (then_ms <= 0)
+		snprintf(buf, len, "-");
+	else if (then_ms > now_ms)
+		snprintf(buf, len, "in %s",
+		    exec_render_duration(then_ms - now_ms, d, sizeof(d)));
+	else
+		snprintf(buf, len, "%s ago",
+		    exec_render_duration(now_ms - then_ms, d, sizeof(d)));
+	return buf;
+}
+
+/* One alarm's row; scope is "org" or its pipeline's name. */
+static void
+alarm_row(struct table *t, const json_t *a, int64_t now)
+{
+	char since[48];
+	const char *row[6];
+
+	row[0] = jstr(a, "pipeline") != NULL ? jstr(a, "pipeline")
+	                                     : jstr_or(a, "scope", "?");
+	row[1] = jstr_or(a, "name", "?");
+	row[2] = jstr_or(a, "source", "?");
+	row[3] = jstr_or(a, "state", "?");
+	row[4] = exec_render_ago(jint(a, "since"), now, since, sizeof(since));
+	row[5] = jstr_or(a, "reason", "");
+	table_row(t, row);
+}
+
+/* Below an alarm's row: the one-box comparisons it runs, one line each. */
+static int
+one_box_lines(const json_t *a, int width, struct exec_lines *out)
+{
+	const json_t *ob;
+	struct sb b = {0};
+	size_t i;
+
+	json_array_foreach(json_object_get(a, "one_box"), i, ob)
+	{
+		sb_addf(&b, "    one-box of execution %" PRId64 " stage %s: %s",
+		    jint(ob, "execution"), jstr_or(ob, "stage", "?"),
+		    jstr_or(ob, "state", "?"));
+		if (jstr(ob, "reason") != NULL && *jstr(ob, "reason") != '\0')
+			sb_addf(&b, ": %s", jstr(ob, "reason"));
+		if (sb_line(&b, width, out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+exec_render_alarms(
+    const json_t *list, int64_t now_ms, int width, struct exec_lines *out)
+{
+	static const char *const head[] = {
+	    "SCOPE", "NAME", "SOURCE", "STATE", "SINCE", "REASON"};
+	const json_t *alarms = json_object_get(list, "alarms"), *a;
+	struct table t = {.ncols = 6};
+	struct exec_lines rows = {0};
+	size_t i;
+	int rc = -1;
+
+	if (json_array_size(alarms) == 0) {
+		struct sb b = {0};
+
+		sb_add(&b, "no alarms are defined");
+		return sb_line(&b, width, out);
+	}
+	table_row(&t, head);
+	json_array_foreach(alarms, i, a) alarm_row(&t, a, now_ms);
+	if (table_lines(&t, width, &rows) < 0)
+		goto out;
+	/* The header, then each row with its one-box lines below it. */
+	for (i = 0; i < rows.n; i++) {
+		if (lines_push(out, rows.v[i]) < 0)
+			goto out;
+		rows.v[i] = NULL;
+		if (i > 0 &&
+		    one_box_lines(json_array_get(alarms, i - 1), width, out) <
+		        0)
+			goto out;
+	}
+	rc = 0;
+out:
+	exec_lines_clear(&rows);
+	return rc;
+}
+
+int
+exec_render_blockers(
+    const json_t *doc, int64_t now_ms, int width, struct exec_lines *out)
+{
+	static const char *const bhead[] = {"ID", "EXECUTION", "PIPELINE",
+	    "STAGE", "KIND", "UNTIL", "OVERRIDABLE", "REASON"};
+	static const char *const hhead[] = {
+	    "HOLD", "SCOPE", "NAME", "SINCE", "BY", "REASON"};
+	const json_t *blockers = json_object_get(doc, "blockers");
+	const json_t *holds = json_object_get(doc, "holds");
+	const json_t *firing = json_object_get(doc, "alarms"), *x;
+	struct table t = {0};
+	struct sb b = {0};
+	size_t i;
+
+	if (json_array_size(blockers) == 0) {
+		sb_add(&b, "no execution is blocked");
+		if (sb_line(&b, width, out) < 0)
+			return -1;
+	} else {
+		t = (struct table){.ncols = 8};
+		table_row(&t, bhead);
+		json_array_foreach(blockers, i, x)
+		{
+			char exec[24], until[64], d[32], tm[32];
+			int64_t u = jint(x, "until");
+			const char *row[8];
+
+			snprintf(exec, sizeof(exec), "%" PRId64,
+			    jint(x, "execution"));
+			if (u > now_ms)
+				snprintf(until, sizeof(until), "%s (in %s)",
+				    fmt_when(u, now_ms, tm, sizeof(tm)),
+				    exec_render_duration(
+				        u - now_ms, d, sizeof(d)));
+			else if (u > 0)
+				fmt_when(u, now_ms, until, sizeof(until));
+			else
+				snprintf(until, sizeof(until), "-");
+			row[0] = jstr_or(x, "id", "?");
+			row[1] = exec;
+			row[2] = jstr_or(x, "pipeline", "?");
+			row[3] = jstr_or(x, "stage", "?");
+			row[4] = jstr_or(x, "kind", "?");
+			row[5] = until;
+			row[6] = jbool(x, "overridable") ? "yes" : "no";
+			row[7] = jstr_or(x, "reason", "");
+			table_row(&t, row);
+		}
+		if (table_lines(&t, width, out) < 0)
+			return -1;
+	}
+	if (sb_line(&b, width, out) < 0)
+		return -1;
+	if (json_array_size(holds) == 0) {
+		sb_add(&b, "no holds");
+		if (sb_line(&b, width, out) < 0)
+			return -1;
+	} else {
+		t = (struct table){.ncols = 6};
+		table_row(&t, hhead);
+		json_array_foreach(holds, i, x)
+		{
+			char id[24], since[48];
+			const char *row[6];
+
+			snprintf(id, sizeof(id), "%" PRId64, jint(x, "id"));
+			row[0] = id;
+			row[1] = jstr_or(x, "scope", "?");
+			row[2] = jstr(x, "name");
+			row[3] = exec_render_ago(jint(x, "created_at"), now_ms,
+			    since, sizeof(since));
+			row[4] = jstr_or(x, "actor", "?");
+			row[5] = jstr_or(x, "reason", "");
+			table_row(&t, row);
+		}
+		if (table_lines(&t, width, out) < 0)
+			return -1;
+	}
+	if (json_array_size(firing) == 0)
+		return 0;
+	/* The alarms in state alarm: what blocks the next stages. */
+	if (sb_line(&b, width, out) < 0)
+		return -1;
+	sb_add(&b, "firing:");
+	json_array_foreach(firing, i, x)
+	{
+		sb_addf(&b, "%s ", i > 0 ? "," : "");
+		if (jstr(x, "pipeline") != NULL)
+			sb_addf(&b, "%s:", jstr(x, "pipeline"));
+		sb_add(&b, jstr_or(x, "name", "?"));
+	}
+	return sb_line(&b, width, out);
 }

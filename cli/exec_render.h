@@ -1,8 +1,10 @@
 /*
  * exec_render.h - executions as text for people: the tree of
  * GET /v1/executions/{id} (stages with states, a progress bar of targets
- * and groups per deploy stage, bake countdowns, elapsed times, blockers),
- * one line per transition of the event stream, and the history table.
+ * and groups per deploy stage, bake countdowns, elapsed times, blockers
+ * with their override ids, overrides, and the go/no-go decisions with
+ * their datapoints), one line per transition of the event stream, the
+ * history table, and the safeguards' tables (alarms, blockers, holds).
  * Pure: the JSON, the time and the width come in, lines go out; the
  * formats are those of /v1 (exec_to_json, exec_event_to_json).
  */
@@ -55,6 +57,29 @@ int exec_render_event(
  */
 int exec_render_history(const json_t *list, int64_t now_ms, int width,
     struct exec_lines *out) MUSTCHECK;
+
+/*
+ * Append the table of GET /v1/alarms (list borrowed: {"alarms": [...]}):
+ * a header and one row per alarm: its scope ("org" or the pipeline's
+ * name), name, source, state, since when (relative to now_ms) and
+ * reason; below a row, one line per one-box comparison it runs.
+ * Returns 0, or -1 when out of memory.
+ */
+int exec_render_alarms(const json_t *list, int64_t now_ms, int width,
+    struct exec_lines *out) MUSTCHECK;
+
+/*
+ * Append the tables of GET /v1/blockers (doc borrowed: {"blockers",
+ * "holds", "alarms"}): the blockers with the id gantryctl override
+ * takes, then the active holds, then the names of the firing alarms.
+ * Returns 0, or -1 when out of memory.
+ */
+int exec_render_blockers(const json_t *doc, int64_t now_ms, int width,
+    struct exec_lines *out) MUSTCHECK;
+
+/* "3m05s ago" for then_ms before now_ms, "in 3m05s" after, "-" for
+ * then_ms <= 0 (never).  Returns buf. */
+char *exec_render_ago(int64_t then_ms, int64_t now_ms, char *buf, size_t len);
 
 /* "[#####.....]" with inner columns for done of total; inner < 1 is 1.
  * Writes at most len bytes with the NUL; returns buf. */

@@ -4,8 +4,9 @@
  * `plan` prints what a pipeline will do and when.  It links the pure lib/
  * and does the I/O itself: reading files, the clock, output (through the
  * renderers of output.h).  The commands that talk to gantryd (trigger,
- * status, watch, ...) are in cmd_exec.c; their options are parsed here,
- * with the others, from one table.
+ * status, watch, ... in cmd_exec.c; alarms, blockers, override, hold,
+ * ... in cmd_safety.c) have their options parsed here, with the others,
+ * from one table.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -86,6 +87,14 @@ usage(FILE *f)
 	    "       gantryctl logs ID STEP [--attempt N]\n"
 	    "       gantryctl history [--pipeline NAME] [--state STATE] "
 	    "[--limit N] [--all]\n"
+	    "       gantryctl alarms\n"
+	    "       gantryctl alarm-state NAME STATE [--reason TEXT]\n"
+	    "       gantryctl blockers\n"
+	    "       gantryctl override BLOCKER-ID --reason TEXT "
+	    "[--expires-in DURATION]\n"
+	    "       gantryctl hold all|service NAME|pipeline NAME "
+	    "--reason TEXT\n"
+	    "       gantryctl unhold ID [--reason TEXT]\n"
 	    "       gantryctl --help | --version\n"
 	    "\n"
 	    "The commands from trigger on talk to gantryd and also take\n"
@@ -110,6 +119,22 @@ usage(FILE *f)
 	    "  logs       print a hook step's stdout, then its stderr\n"
 	    "             (STEP as prod/wave-1:h1:deploy)\n"
 	    "  history    list executions, newest first\n"
+	    "  alarms     list the alarms: scope, source, state, since when, "
+	    "why\n"
+	    "  alarm-state  push STATE (ok, alarm, insufficient_data) to a "
+	    "push\n"
+	    "             alarm NAME (PIPELINE:NAME for a pipeline's)\n"
+	    "  blockers   what keeps executions from going on: each "
+	    "blocker with\n"
+	    "             the BLOCKER-ID override takes, then the holds\n"
+	    "  override   let the waiting stage start once despite one "
+	    "blocker\n"
+	    "             (BLOCKER-ID as EXECUTION:BLOCKER, e.g. "
+	    "42:alarm:errors)\n"
+	    "  hold       stop new stages from starting: of everything, a "
+	    "service\n"
+	    "             or a pipeline; prints the hold's ID\n"
+	    "  unhold     lift hold ID\n"
 	    "\n"
 	    "options:\n"
 	    "  -o, --output text|json     output format (default text)\n"
@@ -133,8 +158,16 @@ usage(FILE *f)
 	    "      --artifact-uri URI     (trigger) the build artifact, with\n"
 	    "      --artifact-sha256 HEX  its SHA-256 and\n"
 	    "      --artifact-signature SIG  its signature (optional)\n"
-	    "      --reason TEXT          why (trigger, abort, rollback, "
-	    "pause, resume)\n"
+	    "      --reason TEXT          why, for the audit log (trigger, "
+	    "abort,\n"
+	    "                             rollback, pause, resume, override, "
+	    "hold,\n"
+	    "                             unhold, alarm-state)\n"
+	    "      --expires-in DURATION  (override) unused, it lapses after "
+	    "DURATION\n"
+	    "                             (30m, 2h, or seconds; default 1h, "
+	    "at most\n"
+	    "                             gantryd's override_max)\n"
 	    "      --idempotency-key KEY  (trigger) a retry with the same key "
 	    "starts\n"
 	    "                             nothing new\n"
@@ -629,6 +662,7 @@ static const struct option long_options[] = {
     {"state", required_argument, NULL, 'X'},
     {"limit", required_argument, NULL, 'L'},
     {"all", no_argument, NULL, 'A'},
+    {"expires-in", required_argument, NULL, 'E'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -656,6 +690,12 @@ static const struct {
     {"resume", "oSTR"},
     {"logs", "oSTn"},
     {"history", "oSTPXLA"},
+    {"alarms", "oST"},
+    {"alarm-state", "oSTR"},
+    {"blockers", "oST"},
+    {"override", "oSTRE"},
+    {"hold", "oSTR"},
+    {"unhold", "oSTR"},
 };
 
 /* Options of a command; which letters it takes is in allowed.  Returns
@@ -758,6 +798,9 @@ parse_opts(int argc, char **argv, const char *allowed, struct opts *o)
 			break;
 		case 'A':
 			o->x.all = true;
+			break;
+		case 'E':
+			o->x.expires_in = optarg;
 			break;
 		}
 	}

@@ -127,6 +127,50 @@ static const char *const want_done[] = {
      "groups, 2 rolled back, took 50m00s"),
 };
 
+/* Rolled back by an alarm during the one-box bake, after an override
+ * let its stage start: the decisions say why. */
+static const char tree_alarmed[] =
+    "{\"id\": 42, \"pipeline\": \"guarded\", \"pipeline_version\": 1,"
+    " \"revision\": \"bad2\", \"state\": \"rolled_back\","
+    " \"reason\": \"alarm errors: errors: 0.034 > 0.01 in 3 of the last 5 "
+    "datapoints\","
+    " \"created_at\": 1764522000000, \"finished_at\": 1764525600000,"
+    " \"blockers\": [],"
+    " \"overrides\": [{\"stage\": \"canary\", \"blocker\": "
+    "\"alarm:site-down\","
+    "  \"actor\": \"token:oncall\", \"reason\": \"status page is wrong\","
+    "  \"at\": 1764522060000, \"expires\": 1764522660000, \"used\": true}],"
+    " \"decisions\": ["
+    "  {\"at\": 1764522060000, \"stage\": \"canary\", \"kind\": \"override\","
+    "   \"subject\": \"alarm:site-down\", \"reason\": \"status page red "
+    "overridden by token:oncall: status page is wrong\", \"detail\": null},"
+    "  {\"at\": 1764522184000, \"stage\": \"canary\", \"kind\": \"alarm\","
+    "   \"subject\": \"errors\", \"reason\": \"alarm errors: errors: 0.034 > "
+    "0.01 in 3 of the last 5 datapoints\","
+    "   \"detail\": {\"alarm\": \"errors\", \"state\": \"alarm\","
+    "    \"rule\": \"above 0.01 in 3/5 datapoints\", \"threshold\": 0.01,"
+    "    \"datapoints\": [{\"at\": 1, \"value\": 0.002},"
+    "     {\"at\": 2, \"value\": 0.034}, {\"at\": 3, \"value\": 0.041},"
+    "     {\"at\": 4, \"value\": null}, {\"at\": 5, \"value\": 0.05}]}}],"
+    " \"stages\": [{\"name\": \"canary\", \"state\": \"rolled_back\","
+    "   \"started_at\": 1764522060000, \"finished_at\": 1764522300000}]}";
+
+static const char *const want_alarmed[] = {
+    "execution 42  guarded v1  revision bad2",
+    "state     rolled_back, took 1h00m",
+    "reason    alarm errors: errors: 0.034 > 0.01 in 3 of the last 5 "
+    "datapoints",
+    "override  alarm:site-down on canary by token:oncall at 17:01:00Z, "
+    "used: status page is wrong",
+    "  canary  rolled_back  took 4m00s",
+    "decision  override alarm:site-down at 17:01:00Z on canary: status "
+    "page red overridden by token:oncall: status page is wrong",
+    "          alarm errors at 17:03:04Z on canary: errors: 0.034 > 0.01 "
+    "in 3 of the last 5 datapoints",
+    "            datapoints 0.002 0.034 0.041 - 0.05; rule above 0.01 in "
+    "3/5 datapoints",
+};
+
 static json_t *
 load(const char *text)
 {
@@ -353,6 +397,219 @@ START_TEST(test_history)
 }
 END_TEST
 
+START_TEST(test_tree_alarmed)
+{
+	struct exec_lines l = {0};
+	json_t *t = load(tree_alarmed);
+
+	ck_assert_int_eq(exec_render_tree(t, NOW, 0, &l), 0);
+	check_lines(&l, want_alarmed, NWANT(want_alarmed));
+	exec_lines_clear(&l);
+	/* A day later the decisions show their date. */
+	ck_assert_int_eq(exec_render_tree(t, NOW + 86400000LL, 0, &l), 0);
+	ck_assert_str_eq(l.v[6],
+	    "          alarm errors at 2025-11-30 17:03:04Z on canary: "
+	    "errors: 0.034 > 0.01 in 3 of the last 5 datapoints");
+	exec_lines_clear(&l);
+	json_decref(t);
+}
+END_TEST
+
+/* Blocked: each overridable blocker with the id override takes, a hint
+ * once; an override not used yet says when it lapses; many datapoints
+ * are cut to the last 12; a decision without detail has no second line. */
+START_TEST(test_tree_blocked)
+{
+	struct exec_lines l = {0};
+	json_t *t = load(
+	    "{\"id\": 7, \"pipeline\": \"plain\", \"pipeline_version\": 2,"
+	    " \"revision\": \"r\", \"state\": \"blocked\", \"stage\": 1,"
+	    " \"created_at\": 1764525600000,"
+	    " \"blockers\": ["
+	    "  {\"kind\": \"alarm\", \"reason\": \"site-down: status page "
+	    "red\","
+	    "   \"until\": 0, \"id\": \"alarm:site-down\"},"
+	    "  {\"kind\": \"hold\", \"reason\": \"hold 3 on service shop: "
+	    "incident 4711\", \"until\": 0, \"id\": \"hold:3\"},"
+	    "  {\"kind\": \"busy\", \"reason\": \"p1 is deployed by 6\","
+	    "   \"until\": 0, \"id\": null}],"
+	    " \"overrides\": [{\"stage\": \"web\", \"blocker\": \"alarm:x\","
+	    "  \"actor\": \"token:oncall\", \"reason\": \"fix\","
+	    "  \"at\": 1764525660000, \"expires\": 1764526260000,"
+	    "  \"used\": false},"
+	    "  {\"stage\": \"web\", \"blocker\": \"alarm:y\", \"at\": 1,"
+	    "   \"expires\": 2, \"used\": false}],"
+	    " \"decisions\": [{\"at\": 1764525700000, \"kind\": "
+	    "\"bake_passed\","
+	    "  \"stage\": \"build\", \"subject\": null,"
+	    "  \"reason\": \"bake of stage build passed: no alarm fired\","
+	    "  \"detail\": {\"datapoints\": "
+	    "[0,1,2,3,4,5,6,7,8,9,10,11,12,13]}}],"
+	    " \"stages\": [{\"name\": \"build\", \"state\": \"succeeded\"},"
+	    "  {\"name\": \"web\", \"state\": \"blocked\"}]}");
+	json_t *pts = json_object_get(
+	    json_object_get(
+	        json_array_get(json_object_get(t, "decisions"), 0), "detail"),
+	    "datapoints");
+
+	for (size_t i = 0; i < json_array_size(pts); i++)
+		json_array_set_new(pts, i,
+		    json_pack("{s:I, s:f}", "at", (json_int_t)i, "value",
+		        (double)i / 4));
+	ck_assert_int_eq(exec_render_tree(t, NOW, 0, &l), 0);
+	ck_assert_str_eq(l.v[2],
+	    "blocked   alarm: site-down: status page red [7:alarm:site-down]");
+	ck_assert_str_eq(l.v[3],
+	    "          hold: hold 3 on service shop: incident 4711 [7:hold:3]");
+	ck_assert_str_eq(l.v[4], "          busy: p1 is deployed by 6");
+	ck_assert_str_eq(l.v[5],
+	    "          (gantryctl override ID --reason TEXT lets the stage "
+	    "start despite one)");
+	ck_assert_str_eq(l.v[6],
+	    "override  alarm:x on web by token:oncall at 18:01:00Z, unused, "
+	    "expires in 9m00s: fix");
+	ck_assert_str_eq(l.v[7],
+	    "          alarm:y on web by ? at 1970-01-01 00:00:00Z, expired "
+	    "unused: (no reason given)");
+	ck_assert_str_eq(l.v[10],
+	    "decision  bake passed at 18:01:40Z on build: bake of stage build "
+	    "passed: no alarm fired");
+	ck_assert_str_eq(l.v[11],
+	    "            datapoints (2 earlier) 0.5 0.75 1 1.25 1.5 1.75 2 "
+	    "2.25 "
+	    "2.5 2.75 3 3.25");
+	ck_assert_uint_eq(l.n, 12);
+	exec_lines_clear(&l);
+	json_decref(t);
+	/* A pushed alarm's decision: who pushed it. */
+	t = load("{\"decisions\": [{\"at\": 1764525700000, \"kind\": \"alarm\","
+	         " \"subject\": \"errors\", \"stage\": \"canary\","
+	         " \"reason\": \"alarm errors: 5xx ratio 0.034 > 0.01\","
+	         " \"detail\": {\"rule\": \"pushed\", \"reason\": \"5xx\","
+	         "  \"source\": \"alertmanager (token:am)\"}}]}");
+	ck_assert_int_eq(exec_render_tree(t, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_str_eq(l.v[2],
+	    "decision  alarm errors at 18:01:40Z on canary: 5xx ratio 0.034 > "
+	    "0.01");
+	ck_assert_str_eq(
+	    l.v[3], "            pushed by alertmanager (token:am)");
+	exec_lines_clear(&l);
+	json_decref(t);
+}
+END_TEST
+
+START_TEST(test_alarms)
+{
+	struct exec_lines l = {0};
+	json_t *list = load(
+	    "{\"alarms\": ["
+	    " {\"scope\": \"org\", \"pipeline\": null, \"name\": \"site-down\","
+	    "  \"source\": \"push\", \"state\": \"alarm\","
+	    "  \"reason\": \"status page red\", \"since\": 1764525540000,"
+	    "  \"detail\": null},"
+	    " {\"scope\": \"pipeline\", \"pipeline\": \"orders-app\","
+	    "  \"name\": \"errors\", \"source\": \"prometheus\","
+	    "  \"state\": \"insufficient_data\", \"reason\": \"\","
+	    "  \"since\": 0, \"detail\": null,"
+	    "  \"one_box\": [{\"execution\": 12, \"stage\": \"prod/wave-1\","
+	    "   \"state\": \"ok\", \"reason\": \"0.9x the fleet\"}]}]}");
+
+	ck_assert_int_eq(exec_render_alarms(list, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, 4);
+	ck_assert_str_eq(l.v[0],
+	    "SCOPE       NAME       SOURCE      STATE              SINCE      "
+	    "REASON");
+	ck_assert_str_eq(l.v[1],
+	    "org         site-down  push        alarm              3m00s ago  "
+	    "status page red");
+	ck_assert_str_eq(
+	    l.v[2], "orders-app  errors     prometheus  insufficient_data  -");
+	ck_assert_str_eq(l.v[3],
+	    "    one-box of execution 12 stage prod/wave-1: ok: 0.9x the "
+	    "fleet");
+	exec_lines_clear(&l);
+	json_decref(list);
+	list = load("{\"alarms\": []}");
+	ck_assert_int_eq(exec_render_alarms(list, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.v[0], "no alarms are defined");
+	exec_lines_clear(&l);
+	json_decref(list);
+}
+END_TEST
+
+START_TEST(test_blockers)
+{
+	struct exec_lines l = {0};
+	json_t *doc = load(
+	    "{\"blockers\": ["
+	    " {\"id\": \"42:alarm:site-down\", \"execution\": 42,"
+	    "  \"pipeline\": \"plain\", \"stage\": \"web\", \"kind\": "
+	    "\"alarm\","
+	    "  \"reason\": \"site-down: status page red\", \"until\": null,"
+	    "  \"overridable\": true},"
+	    " {\"id\": \"43:window\", \"execution\": 43,"
+	    "  \"pipeline\": \"nightly\", \"stage\": \"db\","
+	    "  \"kind\": \"window\", \"reason\": \"outside the allow window\","
+	    "  \"until\": 1764533000000, \"overridable\": false}],"
+	    " \"holds\": [{\"id\": 3, \"scope\": \"service\", \"name\": "
+	    "\"shop\","
+	    "  \"reason\": \"incident 4711\", \"actor\": \"token:deployer\","
+	    "  \"created_at\": 1764525600000},"
+	    " {\"id\": 4, \"scope\": \"all\", \"name\": null,"
+	    "  \"reason\": \"freeze\", \"actor\": \"token:admin\","
+	    "  \"created_at\": 1764525700000}],"
+	    " \"alarms\": [{\"name\": \"site-down\", \"pipeline\": null},"
+	    "  {\"name\": \"errors\", \"pipeline\": \"guarded\"}]}");
+
+	ck_assert_int_eq(exec_render_blockers(doc, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, 9);
+	ck_assert_str_eq(l.v[0],
+	    "ID                  EXECUTION  PIPELINE  STAGE  KIND    UNTIL     "
+	    "            OVERRIDABLE  REASON");
+	ck_assert_str_eq(l.v[1],
+	    "42:alarm:site-down  42         plain     web    alarm   -         "
+	    "            yes          site-down: status page red");
+	ck_assert_str_eq(l.v[2],
+	    "43:window           43         nightly   db     window  20:03:20Z "
+	    "(in 2h01m)  no           outside the allow window");
+	ck_assert_str_eq(l.v[3], "");
+	ck_assert_str_eq(
+	    l.v[4], "HOLD  SCOPE    NAME  SINCE      BY              REASON");
+	ck_assert_str_eq(l.v[5],
+	    "3     service  shop  2m00s ago  token:deployer  incident 4711");
+	ck_assert_str_eq(
+	    l.v[6], "4     all      -     20s ago    token:admin     freeze");
+	ck_assert_str_eq(l.v[7], "");
+	ck_assert_str_eq(l.v[8], "firing: site-down, guarded:errors");
+	exec_lines_clear(&l);
+	json_decref(doc);
+
+	doc = load("{\"blockers\": [], \"holds\": [], \"alarms\": []}");
+	ck_assert_int_eq(exec_render_blockers(doc, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, 3);
+	ck_assert_str_eq(l.v[0], "no execution is blocked");
+	ck_assert_str_eq(l.v[1], "");
+	ck_assert_str_eq(l.v[2], "no holds");
+	exec_lines_clear(&l);
+	json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_ago)
+{
+	char buf[48];
+
+	ck_assert_str_eq(exec_render_ago(0, NOW, buf, sizeof(buf)), "-");
+	ck_assert_str_eq(
+	    exec_render_ago(NOW - 180000, NOW, buf, sizeof(buf)), "3m00s ago");
+	ck_assert_str_eq(
+	    exec_render_ago(NOW + 42000, NOW, buf, sizeof(buf)), "in 42s");
+	ck_assert_str_eq(exec_render_ago(NOW, NOW, buf, sizeof(buf)), "0s ago");
+}
+END_TEST
+
 START_TEST(test_bar)
 {
 	char buf[64];
@@ -435,6 +692,11 @@ exec_render_suite(void)
 	tcase_add_test(tc, test_tree_utf8);
 	tcase_add_test(tc, test_event_line);
 	tcase_add_test(tc, test_history);
+	tcase_add_test(tc, test_tree_alarmed);
+	tcase_add_test(tc, test_tree_blocked);
+	tcase_add_test(tc, test_alarms);
+	tcase_add_test(tc, test_blockers);
+	tcase_add_test(tc, test_ago);
 	tcase_add_test(tc, test_bar);
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_exit_status);
