@@ -379,6 +379,30 @@ probe_start(struct watch *w, struct rel *rel, int side,
 
 /* --- verdicts -------------------------------------------------------------*/
 
+/* The history of alarm states (table alarm_transitions), with the
+ * datapoints each change was decided on.  Written on the side: the
+ * history is for people; what executions did is in their own events. */
+static void
+record_transition(const struct watch *w, enum alarm_state was)
+{
+	static const char sql[] =
+	    "INSERT INTO alarm_transitions (scope, name, old_state, new_state,"
+	    " reason, datapoints, at)"
+	    " VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
+	    " to_timestamp($7::bigint / 1000.0))";
+	char *detail = w->detail ? json_dumps(w->detail, JSON_COMPACT) : NULL;
+	char at[24];
+	const char *params[7] = {w->scope[0] ? w->scope : "org", w->name,
+	    alarm_state_name(was), alarm_state_name(w->state), w->reason,
+	    detail, at};
+
+	snprintf(at, sizeof(at), "%" PRId64, w->observed);
+	if (pg_is_up(w->a->d->pg) &&
+	    pg_query(w->a->d->pg, sql, 7, params, NULL, NULL) < 0)
+		log_debug("alarm.history_skipped", "alarm=%s", w->name);
+	free(detail);
+}
+
 static void
 set_state(struct watch *w, enum alarm_state st, const char *reason,
     json_t *detail, int64_t observed)
@@ -397,6 +421,7 @@ set_state(struct watch *w, enum alarm_state st, const char *reason,
 	log_info("alarm.state", "scope=%s alarm=%s from=%s to=%s reason=\"%s\"",
 	    w->scope[0] ? w->scope : "(org)", w->name, alarm_state_name(was),
 	    alarm_state_name(st), w->reason);
+	record_transition(w, was);
 	view_of(w, &v);
 	engine_alarm_changed(w->a->d->engine, &v);
 }

@@ -1510,17 +1510,8 @@ struct blist {
 static bool
 overridden(const struct blist *bl, const char *id)
 {
-	const struct exec *x = bl->x;
-	const char *stage = x->stages[x->stage].name;
-
-	for (size_t i = 0; i < x->noverrides; i++) {
-		const struct exec_override *o = &x->overrides[i];
-
-		if (!o->used && o->expires > bl->now &&
-		    strcmp(o->stage, stage) == 0 && strcmp(o->blocker, id) == 0)
-			return true;
-	}
-	return false;
+	return exec_override_active(bl->x, bl->x->stages[bl->x->stage].name, id,
+	           bl->now) != NULL;
 }
 
 static void PRINTFLIKE(5, 6) blist_add(struct blist *bl, const char *kind,
@@ -1529,14 +1520,16 @@ static void PRINTFLIKE(5, 6) blist_add(struct blist *bl, const char *kind,
 	va_list ap;
 	size_t i = bl->n;
 
-	if (id != NULL && overridden(bl, id)) {
-		/* come back when the override expires */
-		for (size_t k = 0; k < bl->x->noverrides; k++)
-			if (strcmp(bl->x->overrides[k].blocker, id) == 0 &&
-			    (bl->wake == 0 ||
-			        bl->x->overrides[k].expires < bl->wake))
-				bl->wake = bl->x->overrides[k].expires;
-		return;
+	if (id != NULL) {
+		const struct exec_override *o = exec_override_active(
+		    bl->x, bl->x->stages[bl->x->stage].name, id, bl->now);
+
+		if (o != NULL) {
+			/* come back when the override expires */
+			if (bl->wake == 0 || o->expires < bl->wake)
+				bl->wake = o->expires;
+			return;
+		}
 	}
 	if (i >= ENGINE_MAX_BLOCKERS)
 		return;

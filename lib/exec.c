@@ -37,6 +37,21 @@
 
 /* --- names ---------------------------------------------------------------- */
 
+const struct exec_override *
+exec_override_active(
+    const struct exec *x, const char *stage, const char *blocker, int64_t now)
+{
+	for (size_t i = 0; i < x->noverrides; i++) {
+		const struct exec_override *o = &x->overrides[i];
+
+		if (!o->used && o->expires > now &&
+		    strcmp(o->stage, stage) == 0 &&
+		    strcmp(o->blocker, blocker) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 bool
 exec_is_terminal(enum exec_state s)
 {
@@ -1290,8 +1305,7 @@ on_may_start(struct ctx *c)
 	for (size_t i = 0; i < x->noverrides; i++) {
 		struct exec_override *o = &x->overrides[i];
 
-		if (!o->used && o->expires > c->now &&
-		    strcmp(o->stage, s->name) == 0)
+		if (exec_override_active(x, s->name, o->blocker, c->now) == o)
 			o->used = true;
 	}
 	for (size_t i = 0; i < s->ntargets; i++) {

@@ -275,6 +275,11 @@ int exec_step(struct exec *x, const struct exec_def *def,
 
 void exec_intents_clear(struct exec_intents *in);
 
+/* The override that lets stage start despite blocker at now: not used
+ * yet, not expired (expires > now); NULL when there is none. */
+const struct exec_override *exec_override_active(
+    const struct exec *x, const char *stage, const char *blocker, int64_t now);
+
 bool exec_is_terminal(enum exec_state s);
 const char *exec_state_name(enum exec_state s);
 const char *stage_state_name(enum stage_state s);

@@ -1854,11 +1854,22 @@ START_TEST(test_override)
 	ck_assert_str_eq(s.x->overrides[0].stage, "build");
 	ck_assert_str_eq(s.x->overrides[0].actor, "token:oncall");
 	ck_assert(!s.x->overrides[0].used);
+	/* matching: this stage, this blocker, until it expires */
+	ck_assert_ptr_eq(
+	    exec_override_active(s.x, "build", "alarm:errors", s.now + 59999),
+	    &s.x->overrides[0]);
+	ck_assert_ptr_null(
+	    exec_override_active(s.x, "build", "alarm:errors", s.now + 60000));
+	ck_assert_ptr_null(
+	    exec_override_active(s.x, "beta", "alarm:errors", s.now));
+	ck_assert_ptr_null(exec_override_active(s.x, "build", "window", s.now));
 	ck_assert(has_intent(&s, IN_NOTIFY, NULL));
 	ck_assert_str_eq(s.x->decisions[0].kind, "override");
 	ck_assert_int_eq(s.x->state, EXEC_BLOCKED); /* the daemon decides */
 	sim_may_start(&s);
 	ck_assert(s.x->overrides[0].used);
+	ck_assert_ptr_null(
+	    exec_override_active(s.x, "build", "alarm:errors", s.now));
 	sim_drain(&s);
 	ck_assert_int_eq(s.x->state, EXEC_SUCCEEDED);
 	sim_replay(&s);

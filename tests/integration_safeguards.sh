@@ -33,6 +33,13 @@ else
 	rm -f "$FLEET/$GANTRY_TARGET"
 fi
 SH
+cat >"$PDIR/hooks/probe" <<'SH'
+#!/bin/sh
+# a command alarm's probe: prints the share of healthy targets
+[ "$GANTRY_ALARM" = health ] || exit 3
+cat "$FLEET/health"
+SH
+echo 1 >"$FLEET/health"
 cat >"$PDIR/hooks/notify" <<'SH'
 #!/bin/sh
 echo "$GANTRY_EXECUTION $GANTRY_STAGE" >>"$FLEET/notified"
@@ -88,6 +95,21 @@ stages:
   - {name: edge, type: deploy, groups: [{name: g, targets: [f1]}], bake: 2s,
      alarms: [latency]}
 YAML
+# probed: a command alarm guards the stage
+cat >"$PDIR/probed.yaml" <<'YAML'
+pipeline: probed
+service: probes
+source: application
+review: {required: false}
+hooks: {build: hooks/build, deploy: hooks/deploy, rollback: hooks/rollback}
+alarms:
+  health: {command: hooks/probe, below: 0.5, period: 1s}
+stages:
+  - {name: build, type: build}
+  - {name: web, type: deploy, groups: [{name: g, targets: [h1]}], bake: 1s,
+     alarms: [health]}
+YAML
+
 CONF="$T_DIR/gantryd.conf"
 t_write_config "$CONF" "pipelines_dir: $PDIR" \
     "prometheus: http://127.0.0.1:9" "metric_timeout: 500ms" \
@@ -308,7 +330,20 @@ n=$(sed -n 's/^gantry_alarm_source_errors_total{alarm="latency"} \([0-9]*\).*/\1
 [ "${n:-0}" -ge 2 ] && t_pass "source errors counted ($n)" || t_fail "source errors: ${n:-none}"
 t_http 200 "healthz still answers" "$URL/healthz"
 
-# --- 9. a restart keeps a pushed alarm open ----------------------------------------
+# --- 9. a command probe ----------------------------------------------------------------
+alarm_state() { curl -s "${READ[@]}" "$URL/v1/alarms" | jq -r ".alarms[] | select(.name==\"$1\") | .state"; }
+for i in $(seq 1 50); do [ "$(alarm_state health)" = ok ] && break; sleep 0.1; done
+[ "$(alarm_state health)" = ok ] && t_pass "the probe says healthy" || t_fail "health: $(alarm_state health)"
+echo 0.2 >"$FLEET/health"
+for i in $(seq 1 50); do [ "$(alarm_state health)" = alarm ] && break; sleep 0.1; done
+[ "$(alarm_state health)" = alarm ] && t_pass "the probe's alarm fires" || t_fail "health: $(alarm_state health)"
+ID=$(trigger probed pr1)
+for i in $(seq 1 50); do [ "$(state "$ID")" = blocked ] && break; sleep 0.1; done
+[ "$(state "$ID")" = blocked ] && t_pass "its stage is blocked" || t_fail "probed: $(state "$ID")"
+echo 1 >"$FLEET/health"
+wait_state "$ID" succeeded 20 && t_pass "healthy again: it runs" || t_fail "probed"
+
+# --- 10. a restart keeps a pushed alarm open ----------------------------------------
 push errors alarm "still bad" >/dev/null
 kill "$GANTRYD_PID"
 wait "$GANTRYD_PID" 2>/dev/null
