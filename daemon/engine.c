@@ -898,8 +898,13 @@ run_hook(struct eng_exec *ee, const struct exec_intent *in)
 	env[ne++] = envvar("GANTRY_REVISION", ee->x->revision);
 	env[ne++] = envvar("GANTRY_ARTIFACT", ee->x->artifact_uri);
 	env[ne++] = envvar("GANTRY_ARTIFACT_SHA256", ee->x->artifact_sha256);
+	/* a rollback to nothing (the target's first deploy) says so: an
+	 * empty GANTRY_VERSION, never the release being removed */
 	env[ne++] = envvar("GANTRY_VERSION",
-	    in->version ? in->version : ee->x->artifact_sha256);
+	    in->version != NULL ? in->version
+	        : in->action != NULL && strcmp(in->action, "rollback") == 0
+	        ? NULL
+	        : ee->x->artifact_sha256);
 	env[ne++] = envvar("GANTRY_PREVIOUS_VERSION", in->previous);
 	env[ne++] = envvar("GANTRY_ATTEMPT", attempt);
 	env[ne++] = envvar("GANTRY_STEP", eh->step);

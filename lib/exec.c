@@ -1651,10 +1651,11 @@ guarded_by(const struct stage *st, const char *alarm)
 /*
  * RUNNING, BLOCKED, PAUSED + alarm-fired (promise 3).  The alarm matters
  * when it guards (is in the `alarms` of) a deploy stage this execution
- * has deployed: the stage in flight (deploying, baking, testing) is
- * rolled back; when it guards a stage that already succeeded, every
- * deployed stage is rolled back, newest first (the change reached
- * everything after it too).  Ends ROLLED_BACK with the alarm's reason,
+ * has deployed.  When it guards the stage in flight (deploying, baking,
+ * testing), that stage is rolled back: the newest change is the one it
+ * watches now, even when it guarded earlier stages too.  When it guards
+ * only stages that already succeeded, every deployed stage is rolled
+ * back, newest first (the change reached everything after them too).  Ends ROLLED_BACK with the alarm's reason,
  * and the decision is recorded with its datapoints.  An alarm that
  * guards nothing deployed is only recorded (the daemon blocks the next
  * stage with it).
@@ -1695,7 +1696,7 @@ on_alarm(struct ctx *c)
 	begin_rollback(c, EXEC_ROLLED_BACK,
 	    cfmt(c, "alarm %s%s%s", alarm, c->ev->reason ? ": " : "",
 	        c->ev->reason ? c->ev->reason : ""),
-	    earlier);
+	    earlier && !in_flight);
 	return 0;
 }
 

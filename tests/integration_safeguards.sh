@@ -67,6 +67,20 @@ stages:
     bake: 1s
     alarms: [errors]
 YAML
+# guarded-new: never deployed before
+cat >"$PDIR/guarded-new.yaml" <<'YAML'
+pipeline: guarded-new
+service: fresh
+source: application
+review: {required: false}
+hooks: {build: hooks/build, deploy: hooks/deploy, rollback: hooks/rollback}
+alarms:
+  new-errors: {push: true}
+stages:
+  - {name: build, type: build}
+  - {name: web, type: deploy, groups: [{name: g, targets: [n1, n2]}],
+     one_box: {bake: 4s}, alarms: [new-errors]}
+YAML
 # plain: another pipeline of the same service
 cat >"$PDIR/plain.yaml" <<'YAML'
 pipeline: plain
@@ -185,6 +199,16 @@ grep -q "^$ID " "$FLEET/notified" && t_pass "notify ran" || t_fail "notify did n
 t_http 200 "metrics" "$URL/metrics"
 t_contains "rollback latency observed" 'gantry_alarm_rollback_seconds_count 1'
 [ "$(push errors ok recovered)" = 200 ] && t_pass "errors cleared" || t_fail "clear"
+
+# a first deploy rolled back goes back to nothing, not to itself
+ID=$(trigger guarded-new first1)
+wait_file "$FLEET/n1" "$(sha first1)" 20 || t_fail "n1 never got first1"
+push new-errors alarm "first deploy is bad" >/dev/null
+wait_state "$ID" rolled_back 20 && t_pass "first1 rolled back" || t_fail "first1"
+grep -q "^guarded-new n1 none$" "$FLEET/rollback-runs" &&
+    t_pass "the rollback hook was told there is no previous version" ||
+    t_fail "rollback-runs: $(grep guarded-new "$FLEET/rollback-runs")"
+[ ! -e "$FLEET/n1" ] && t_pass "n1 runs nothing again" || t_fail "n1: $(cat "$FLEET/n1")"
 
 # --- 2. bad pushes ------------------------------------------------------------
 [ "$(push nosuch alarm x)" = 404 ] && t_pass "unknown alarm: 404" || t_fail "unknown alarm"
