@@ -1,7 +1,8 @@
 # bench/lib.sh - shared helpers of the engine benchmarks (sourced, not run).
 # shellcheck shell=bash disable=SC2034
 #
-# Used by bench/transitions, bench/rollout, bench/rss and bench/exec_get.
+# Used by bench/transitions, bench/rollout, bench/rss, bench/exec_get and
+# bench/alarms.
 # Each benchmark gets a temporary directory, a private PostgreSQL
 # (scripts/pg: unix socket only, fsync=off) and a gantryd from the build
 # tree listening on an ephemeral loopback port; b_cleanup (an EXIT trap set
@@ -180,6 +181,21 @@ b_rss_kb() {
 # b_cpu_ticks PID: utime + stime of PID, in clock ticks.
 b_cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# b_sched_wait_ns PID: nanoseconds the threads of PID spent runnable but
+# waiting for a CPU (/proc/PID/task/*/schedstat, 2nd field), summed; 0
+# without schedstats.
+b_sched_wait_ns() {
+	cat "/proc/$1/task/"*/schedstat 2>/dev/null |
+	    awk '{ t += $2 } END { printf "%.0f\n", t }'
+}
+
+# b_machine_ticks: "BUSY TOTAL" clock ticks of every CPU since boot
+# (/proc/stat; idle and iowait are not busy).
+b_machine_ticks() {
+	awk '$1 == "cpu" { for (i = 2; i <= NF; i++) t += $i
+		print t - $5 - $6, t; exit }' /proc/stat
 }
 
 # b_trigger_many LIST OUT PARALLEL [SECONDS]: POST one execution for every pipeline
