@@ -97,8 +97,9 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static unsigned
-bucket_of(const char *scope, const char *name)
+/* FNV-1a of scope, a separator and name. */
+static uint32_t
+name_hash(const char *scope, const char *name)
 {
 	uint32_t h = 2166136261u;
 
@@ -107,7 +108,13 @@ bucket_of(const char *scope, const char *name)
 	h = (h ^ 0x1f) * 16777619u;
 	for (const char *c = name; *c; c++)
 		h = (h ^ (unsigned char)*c) * 16777619u;
-	return h % ALARMS_BUCKETS;
+	return h;
+}
+
+static unsigned
+bucket_of(const char *scope, const char *name)
+{
+	return name_hash(scope, name) % ALARMS_BUCKETS;
 }
 
 static struct watch *
@@ -608,9 +615,13 @@ tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct watch *w = arg;
 	int64_t at = now_ms();
+	struct timeval tv;
 
 	(void)fd;
 	(void)what;
+	tv.tv_sec = w->def.period_ms / 1000;
+	tv.tv_usec = (w->def.period_ms % 1000) * 1000;
+	evtimer_add(w->tick, &tv); /* the next one */
 	if (w->def.relative && w->scope[0] != '\0')
 		rel_round(w, at);
 	if (!w->global)
@@ -735,15 +746,24 @@ watch_one(struct alarms *a, const char *scope, const struct alarm_def *def,
 		snprintf(w->reason, sizeof(w->reason), "%s: not sampled yet",
 		    w->name);
 		w->series = alarm_series_new(alarm_series_capacity(def));
-		w->tick = event_new(a->d->base, -1, EV_PERSIST, tick, w);
+		w->tick = evtimer_new(a->d->base, tick, w);
 		if (w->series == NULL || w->tick == NULL) {
 			watch_free(w);
 			return;
 		}
-		tv.tv_sec = def->period_ms / 1000;
-		tv.tv_usec = (def->period_ms % 1000) * 1000;
-		event_add(w->tick, &tv);
-		event_active(w->tick, EV_TIMEOUT, 0); /* a first sample now */
+		/* The first sample at an offset within the period that
+		 * depends on the alarm's name: a thousand alarms defined at
+		 * once do not all sample in the same instant every period
+		 * (bench/alarms: that stalled the loop for 250 ms). */
+		{
+			int64_t off =
+			    (int64_t)(name_hash(w->scope, w->name) % 1000) *
+			    def->period_ms / 1000;
+
+			tv.tv_sec = off / 1000;
+			tv.tv_usec = (off % 1000) * 1000;
+			evtimer_add(w->tick, &tv);
+		}
 	}
 	b = bucket_of(w->scope, w->name);
 	/* newest first in its bucket: watch_find() sees it before an old
