@@ -999,8 +999,13 @@ path_id(struct api_ctx *ctx, struct http_req *req, int64_t *id)
 	long long v = strtoll(s, &end, 10);
 
 	if (*s == '\0' || *end != '\0' || v <= 0) {
+		/* the path names what the id is of: /v1/executions/{id}... or
+		 * /v1/holds/{id} */
 		http_reply_error(req, GANTRY_EINVAL,
-		    "execution id must be a positive integer", NULL);
+		    strncmp(http_req_path(req), "/v1/holds/", 10) == 0
+		        ? "hold id must be a positive integer"
+		        : "execution id must be a positive integer",
+		    NULL);
 		return -1;
 	}
 	*id = v;

@@ -304,6 +304,8 @@ t_contains "the hold is in holds" '"reason":"incident 4711"'
 t_http 200 "lift" "${DEPLOY[@]}" -X DELETE --data '{"reason":"resolved"}' "$URL/v1/holds/$HOLD"
 t_http 409 "lift again" "${DEPLOY[@]}" -X DELETE "$URL/v1/holds/$HOLD"
 t_http 404 "lift unknown" "${DEPLOY[@]}" -X DELETE "$URL/v1/holds/999999"
+t_http 400 "lift a bad id" "${DEPLOY[@]}" -X DELETE "$URL/v1/holds/abc"
+t_contains "the error names a hold id" "hold id must be a positive integer"
 wait_state "$IA" succeeded 20 && t_pass "plain ran after the lift" || t_fail "held1"
 wait_state "$IB" succeeded 30 && t_pass "guarded ran after the lift" || t_fail "held2"
 
