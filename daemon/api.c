@@ -921,6 +921,31 @@ member_string(struct http_req *req, const json_t *obj, const char *key,
 	return 0;
 }
 
+/* The body's "reason" (1..2000 characters); -1 after replying 400 when
+ * it is malformed, or missing while required (it goes to the audit
+ * log). */
+static int
+member_reason(struct http_req *req, const json_t *body, bool required,
+    const char **reason)
+{
+	if (member_string(req, body, "reason", 2000, reason) < 0)
+		return -1;
+	if (required && *reason == NULL) {
+		http_reply_error(req, GANTRY_EINVAL,
+		    "reason is required: it goes to the audit log", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Who did it, for the audit log: "token:NAME". */
+static const char *
+actor_of(const struct api_ctx *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "token:%s", ctx->token_name);
+	return buf;
+}
+
 static void
 engine_replied(int status, json_t *body, void *arg)
 {
@@ -1024,17 +1049,11 @@ request(struct api_ctx *ctx, struct http_req *req, enum exec_event_kind k,
 	if (body == NULL)
 		return;
 	if (path_id(ctx, req, &id) < 0 ||
-	    member_string(req, body, "reason", 2000, &reason) < 0)
+	    member_reason(req, body, need_reason, &reason) < 0)
 		goto out;
-	if (need_reason && reason == NULL) {
-		http_reply_error(req, GANTRY_EINVAL,
-		    "reason is required: it goes to the audit log", NULL);
-		goto out;
-	}
-	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
 	http_req_ref(req);
-	engine_request(
-	    ctx->d->engine, id, k, actor, reason, engine_replied, req);
+	engine_request(ctx->d->engine, id, k,
+	    actor_of(ctx, actor, sizeof(actor)), reason, engine_replied, req);
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
 out:
 	json_decref(body);
@@ -1725,14 +1744,9 @@ h_override(struct api_ctx *ctx, struct http_req *req)
 
 	if (body == NULL)
 		return;
-	if (member_string(req, body, "reason", 2000, &reason) < 0 ||
+	if (member_reason(req, body, true, &reason) < 0 ||
 	    expiry_of(ctx, req, body, &ms) < 0)
 		goto out;
-	if (reason == NULL) {
-		http_reply_error(req, GANTRY_EINVAL,
-		    "reason is required: it goes to the audit log", NULL);
-		goto out;
-	}
 	exec = strtoll(id, &end, 10);
 	if (end == id || *end != ':' || exec <= 0 || end[1] == '\0') {
 		http_reply_error(req, GANTRY_EINVAL,
@@ -1775,7 +1789,7 @@ h_hold_put(struct api_ctx *ctx, struct http_req *req)
 		return;
 	if (member_string(req, body, "scope", 16, &scope) < 0 ||
 	    member_string(req, body, "name", 200, &name) < 0 ||
-	    member_string(req, body, "reason", 2000, &reason) < 0)
+	    member_reason(req, body, false, &reason) < 0)
 		goto out;
 	if (scope == NULL)
 		scope = name == NULL ? "all" : NULL;
@@ -1794,11 +1808,8 @@ h_hold_put(struct api_ctx *ctx, struct http_req *req)
 		    NULL);
 		goto out;
 	}
-	if (reason == NULL) {
-		http_reply_error(req, GANTRY_EINVAL,
-		    "reason is required: it goes to the audit log", NULL);
+	if (member_reason(req, body, true, &reason) < 0)
 		goto out;
-	}
 	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
 	http_req_ref(req);
 	holds_put(

@@ -97,22 +97,8 @@ ctl() {
 		t_fail "$name: expected exit $want, got $rc: stdout: $OUT stderr: $ERR"
 	fi
 }
-state() { curl -s "${READ[@]}" "$URL/v1/executions/$1" | jq -r .state; }
-wait_state() { # ID STATE SECONDS
-	local i s
-	for i in $(seq 1 $(($3 * 10))); do
-		s=$(state "$1")
-		[ "$s" = "$2" ] && return 0
-		case "$s" in succeeded | rolled_back | failed | aborted | rejected | superseded)
-			echo "# execution $1 ended $s"
-			return 1
-			;;
-		esac
-		sleep 0.1
-	done
-	echo "# execution $1 is $s after $3 s"
-	return 1
-}
+state() { t_state "$1"; }
+wait_state() { t_wait_state "$@"; }
 trigger() { # PIPELINE REV: prints the id
 	"$CTL" trigger "$1" --revision "$2" --reason test -o json | jq -r .id
 }

@@ -280,22 +280,8 @@ EOF
 AM_PID=$!
 ready "$AM/-/ready" 30 && t_pass "alertmanager ready" || t_fail "alertmanager never ready"
 
-state() { curl -s "${READ[@]}" "$URL/v1/executions/$1" | jq -r .state; }
-wait_state() { # ID STATE SECONDS
-	local i s
-	for i in $(seq 1 $(($3 * 10))); do
-		s=$(state "$1")
-		[ "$s" = "$2" ] && return 0
-		case "$s" in succeeded | rolled_back | failed | aborted | rejected | superseded)
-			echo "# execution $1 ended $s: $(curl -s "${READ[@]}" "$URL/v1/executions/$1" | jq -r .reason)"
-			return 1
-			;;
-		esac
-		sleep 0.1
-	done
-	echo "# execution $1 is $s after $3 s"
-	return 1
-}
+state() { t_state "$1"; }
+wait_state() { t_wait_state "$@"; }
 trigger() { # PIPELINE REV: prints the id
 	curl -s "${DEPLOY[@]}" -X POST --data "{\"revision\":\"$2\",\"reason\":\"test\"}" \
 	    "$URL/v1/pipelines/$1/executions" | jq -r .id

@@ -139,22 +139,8 @@ t_start_gantryd "$CONF"
 t_wait_ready 15 && t_pass "ready" || t_fail "never ready"
 sleep 0.5
 
-state() { curl -s "${READ[@]}" "$URL/v1/executions/$1" | jq -r .state; }
-wait_state() { # ID STATE SECONDS
-	local i s
-	for i in $(seq 1 $(($3 * 10))); do
-		s=$(state "$1")
-		[ "$s" = "$2" ] && return 0
-		case "$s" in succeeded | rolled_back | failed | aborted | rejected | superseded)
-			echo "# execution $1 ended $s"
-			return 1
-			;;
-		esac
-		sleep 0.1
-	done
-	echo "# execution $1 is $s after $3 s"
-	return 1
-}
+state() { t_state "$1"; }
+wait_state() { t_wait_state "$@"; }
 trigger() { # PIPELINE REV: prints the id
 	curl -s "${DEPLOY[@]}" -X POST --data "{\"revision\":\"$2\",\"reason\":\"test\"}" \
 	    "$URL/v1/pipelines/$1/executions" | jq -r .id

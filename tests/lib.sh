@@ -136,6 +136,31 @@ t_contains() {
 	esac
 }
 
+# t_state ID: the execution's state ("" when gantryd does not answer).
+t_state() {
+	curl -s -H "Authorization: Bearer read-token" "$URL/v1/executions/$1" |
+	    jq -r '.state // empty'
+}
+
+# t_wait_state ID STATE SECONDS: poll until the execution is in STATE;
+# false, saying why, when it ended otherwise or the time ran out.
+t_wait_state() {
+	local i s
+	for i in $(seq 1 $(($3 * 10))); do
+		s=$(t_state "$1")
+		[ "$s" = "$2" ] && return 0
+		case "$s" in succeeded | rolled_back | failed | aborted | rejected | superseded)
+			echo "# execution $1 ended $s: $(curl -s -H "Authorization: Bearer read-token" \
+			    "$URL/v1/executions/$1" | jq -r .reason)"
+			return 1
+			;;
+		esac
+		sleep 0.1
+	done
+	echo "# execution $1 is $s after $3 s"
+	return 1
+}
+
 t_finish() {
 	echo "$T_PASSES passed, $T_FAILS failed"
 	[ "$T_FAILS" -eq 0 ]
