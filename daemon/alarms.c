@@ -74,6 +74,7 @@ struct watch {
 	struct probe *probe; /* the sample in flight */
 	struct rel *rels;
 	bool keep; /* alarms_sync() mark */
+	bool failing; /* its last sample failed (logged once) */
 	struct watch *next; /* bucket chain */
 	struct watch *all; /* every watcher */
 };
@@ -502,10 +503,18 @@ probe_done(struct probe *p, double value, const char *error)
 		    metrics_escape(w->name, esc, sizeof(esc)));
 		(void)metrics_add(a->d->metrics,
 		    "gantry_alarm_source_errors_total", labels, 1);
-		log_warn("alarm.source_failed",
-		    "scope=%s alarm=%s source=%s error=\"%s\"",
-		    w->scope[0] ? w->scope : "(org)", w->name,
-		    source_name(w->def.source), error);
+		/* logged when it starts failing and when it recovers, not
+		 * every period: the counter says how often */
+		if (!w->failing)
+			log_warn("alarm.source_failed",
+			    "scope=%s alarm=%s source=%s error=\"%s\"",
+			    w->scope[0] ? w->scope : "(org)", w->name,
+			    source_name(w->def.source), error);
+		w->failing = true;
+	} else if (w->failing) {
+		w->failing = false;
+		log_info("alarm.source_recovered", "scope=%s alarm=%s",
+		    w->scope[0] ? w->scope : "(org)", w->name);
 	}
 	if (p->rel != NULL) {
 		struct rel *r = p->rel;

@@ -29,6 +29,7 @@ enum key_type {
 	KT_TOKENS,
 	KT_FLOORS,
 	KT_ALARMS,
+	KT_URL, /* a string starting with http:// or https:// */
 };
 
 struct key {
@@ -66,7 +67,7 @@ static const struct key keys[] = {
     {"tokens", KT_TOKENS, OFF(tokens), NULL, false, true, 0, 0},
     {"safety_floors", KT_FLOORS, OFF(floors), NULL, false, true, 0, 0},
     {"alarms", KT_ALARMS, OFF(alarms), NULL, false, true, 0, 0},
-    {"prometheus", KT_STRING, OFF(prometheus), NULL, false, true, 0, 0},
+    {"prometheus", KT_URL, OFF(prometheus), NULL, false, true, 0, 0},
     {"metric_timeout", KT_DURATION, OFF(metric_timeout_ms), "5s", false, true,
         100, 300000},
     {"override_max", KT_DURATION, OFF(override_max_ms), "1h", false, true,
@@ -76,7 +77,7 @@ static const struct key keys[] = {
     {"github_secret", KT_STRING, OFF(github_secret), NULL, false, true, 0, 0},
     {"gitlab_token", KT_STRING, OFF(gitlab_token), NULL, false, true, 0, 0},
     {"gerrit_token", KT_STRING, OFF(gerrit_token), NULL, false, true, 0, 0},
-    {"public_url", KT_STRING, OFF(public_url), NULL, false, true, 0, 0},
+    {"public_url", KT_URL, OFF(public_url), NULL, false, true, 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -272,6 +273,16 @@ apply_key(const struct key *k, const json_t *v, struct gantry_config *cfg,
 	int64_t n;
 
 	switch (k->type) {
+	case KT_URL:
+		if (json_is_string(v) &&
+		    strncmp(json_string_value(v), "http://", 7) != 0 &&
+		    strncmp(json_string_value(v), "https://", 8) != 0) {
+			diag_add(diag, file, k->name,
+			    "must be an http:// or https:// URL, such as "
+			    "http://127.0.0.1:9090");
+			return;
+		}
+		/* FALLTHROUGH */
 	case KT_STRING:
 		if (!json_is_string(v) || json_string_length(v) == 0) {
 			diag_add(
@@ -486,6 +497,7 @@ key_equal(const struct key *k, const struct gantry_config *a,
 {
 	switch (k->type) {
 	case KT_STRING:
+	case KT_URL:
 	case KT_LISTEN: {
 		const char *x = *FIELD(a, k, char *), *y = *FIELD(b, k, char *);
 

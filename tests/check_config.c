@@ -744,6 +744,13 @@ START_TEST(test_org_alarms)
 	ck_assert_str_eq(cfg->prometheus, "http://127.0.0.1:9090");
 	config_free(cfg);
 
+	cfg = load(
+	    "{\"database\": \"x\", \"prometheus\": \"localhost:9090\"}", &d);
+	ck_assert_ptr_null(cfg);
+	ck_assert(
+	    diag_has(&d, "prometheus: must be an http:// or https:// URL"));
+	diag_clear(&d);
+
 	/* every problem of the alarms, with its path */
 	cfg = load(
 	    "{\"database\": \"x\", \"alarms\": {\"a\": {\"above\": 1}}}", &d);
