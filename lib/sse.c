@@ -9,22 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "sse.h"
-
-/* A growable byte string, always NUL-terminated when cap > 0. */
-struct sse_buf {
-	char *s;
-	size_t len, cap;
-};
 
 struct sse_parser {
 	sse_event_cb cb;
 	void *arg;
 	size_t max_event;
-	struct sse_buf line; /* the line being read */
-	struct sse_buf data; /* data lines so far, each followed by '\n' */
-	struct sse_buf event; /* the event type so far */
-	struct sse_buf last_id; /* the last event ID buffer */
+	struct buf line; /* the line being read */
+	struct buf data; /* data lines so far, each followed by '\n' */
+	struct buf event; /* the event type so far */
+	struct buf last_id; /* the last event ID buffer */
 	long retry_ms;
 	bool cr_pending; /* the last byte was '\r': skip one '\n' */
 	unsigned bom_seen; /* bytes of a leading BOM matched; 3 = done */
@@ -32,41 +27,12 @@ struct sse_parser {
 
 static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
 
+/* Replace b's content with n bytes of s. */
 static int
-buf_append(struct sse_buf *b, const char *s, size_t n)
+set_bytes(struct buf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->s, cap);
-		if (p == NULL)
-			return -1;
-		b->s = p;
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
-static int
-buf_set(struct sse_buf *b, const char *s, size_t n)
-{
-	b->len = 0;
+	buf_reset(b);
 	return buf_append(b, s, n);
-}
-
-static void
-buf_reset(struct sse_buf *b)
-{
-	b->len = 0;
-	if (b->s != NULL)
-		b->s[0] = '\0';
 }
 
 struct sse_parser *
@@ -88,10 +54,10 @@ sse_parser_free(struct sse_parser *p)
 {
 	if (p == NULL)
 		return;
-	free(p->line.s);
-	free(p->data.s);
-	free(p->event.s);
-	free(p->last_id.s);
+	buf_free(&p->line);
+	buf_free(&p->data);
+	buf_free(&p->event);
+	buf_free(&p->last_id);
 	free(p);
 }
 
@@ -188,12 +154,12 @@ process_line(struct sse_parser *p, struct gantry_error *err)
 			rc = gantry_error_set(
 			    err, GANTRY_ENOMEM, "out of memory");
 	} else if (flen == 5 && memcmp(line, "event", 5) == 0) {
-		if (buf_set(&p->event, value, vlen) < 0)
+		if (set_bytes(&p->event, value, vlen) < 0)
 			rc = gantry_error_set(
 			    err, GANTRY_ENOMEM, "out of memory");
 	} else if (flen == 2 && memcmp(line, "id", 2) == 0) {
 		if (memchr(value, '\0', vlen) == NULL &&
-		    buf_set(&p->last_id, value, vlen) < 0)
+		    set_bytes(&p->last_id, value, vlen) < 0)
 			rc = gantry_error_set(
 			    err, GANTRY_ENOMEM, "out of memory");
 	} else if (flen == 5 && memcmp(line, "retry", 5) == 0) {
