@@ -16,58 +16,12 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "prom.h"
-
-/* A growable string; on allocation failure it stays failed and the
- * caller sees NULL from str_take(). */
-struct str {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void
-str_add(struct str *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->s, cap)) == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-str_addc(struct str *b, char ch)
-{
-	str_add(b, &ch, 1);
-}
-
-static char *
-str_take(struct str *b)
-{
-	if (b->failed || b->s == NULL) {
-		free(b->s);
-		return b->failed ? NULL : strdup("");
-	}
-	return b->s;
-}
 
 /* RFC 3986 unreserved characters stay; everything else is %XX. */
 static void
-str_add_encoded(struct str *b, const char *s)
+add_encoded(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -77,11 +31,11 @@ str_add_encoded(struct str *b, const char *s)
 		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
 		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
 		    ch == '_' || ch == '~') {
-			str_addc(b, (char)ch);
+			buf_add(b, s, 1);
 		} else {
 			char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
 
-			str_add(b, e, 3);
+			buf_add(b, e, 3);
 		}
 	}
 }
@@ -89,22 +43,18 @@ str_add_encoded(struct str *b, const char *s)
 char *
 prom_query_url(const char *base, const char *expr, int64_t at_ms)
 {
-	struct str b = {0};
+	struct buf b = {0};
 	size_t blen = strlen(base);
 
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	str_add(&b, base, blen);
-	str_add(&b, "/api/v1/query?query=", strlen("/api/v1/query?query="));
-	str_add_encoded(&b, expr);
-	if (at_ms > 0) {
-		char t[48];
-		int n = snprintf(t, sizeof(t), "&time=%" PRId64 ".%03" PRId64,
-		    at_ms / 1000, at_ms % 1000);
-
-		str_add(&b, t, (size_t)n);
-	}
-	return str_take(&b);
+	buf_add(&b, base, blen);
+	buf_adds(&b, "/api/v1/query?query=");
+	add_encoded(&b, expr);
+	if (at_ms > 0)
+		buf_addf(&b, "&time=%" PRId64 ".%03" PRId64, at_ms / 1000,
+		    at_ms % 1000);
+	return buf_take(&b, NULL);
 }
 
 /* Characters with a meaning in RE2 syntax, escaped with a backslash. */
@@ -118,7 +68,7 @@ regex_special(char ch)
  * opened by quote ('"', '\'' or '`'; 0 outside any string, written as for
  * '"').  Returns false when the name cannot be written there. */
 static bool
-add_target(struct str *b, const char *name, char quote)
+add_target(struct buf *b, const char *name, char quote)
 {
 	bool raw = quote == '`';
 
@@ -126,10 +76,10 @@ add_target(struct str *b, const char *name, char quote)
 		if (raw && *p == '`')
 			return false;
 		if (regex_special(*p))
-			str_add(b, raw ? "\\" : "\\\\", raw ? 1 : 2);
+			buf_add(b, raw ? "\\" : "\\\\", raw ? 1 : 2);
 		if (!raw && (*p == (quote ? quote : '"') || *p == '\\'))
-			str_addc(b, '\\');
-		str_addc(b, *p);
+			buf_add(b, "\\", 1);
+		buf_add(b, p, 1);
 	}
 	return true;
 }
@@ -138,7 +88,7 @@ char *
 prom_expand_targets(const char *expr, const char *const *targets, size_t n)
 {
 	static const char ph[] = "{{target}}";
-	struct str b = {0};
+	struct buf b = {0};
 	char quote = 0; /* the string literal we are in, or 0 */
 
 	if (n == 0)
@@ -147,9 +97,9 @@ prom_expand_targets(const char *expr, const char *const *targets, size_t n)
 		if (strncmp(p, ph, sizeof(ph) - 1) == 0) {
 			for (size_t i = 0; i < n; i++) {
 				if (i > 0)
-					str_addc(&b, '|');
+					buf_add(&b, "|", 1);
 				if (!add_target(&b, targets[i], quote)) {
-					free(b.s);
+					buf_free(&b);
 					return NULL;
 				}
 			}
@@ -160,15 +110,15 @@ prom_expand_targets(const char *expr, const char *const *targets, size_t n)
 			quote = *p;
 		} else if (quote != 0 && quote != '`' && *p == '\\' &&
 		    p[1] != '\0') {
-			str_add(&b, p, 2); /* an escape: skip what it escapes */
+			buf_add(&b, p, 2); /* an escape: skip what it escapes */
 			p += 2;
 			continue;
 		} else if (quote != 0 && *p == quote) {
 			quote = 0;
 		}
-		str_addc(&b, *p++);
+		buf_add(&b, p++, 1);
 	}
-	return str_take(&b);
+	return buf_take(&b, NULL);
 }
 
 /* Parse a sample [ts, "value"] into *value / *missing. */
