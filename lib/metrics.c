@@ -7,10 +7,11 @@
 
 #include <math.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 #define METRICS_MAX_BUCKETS 24
 
@@ -208,44 +209,6 @@ metrics_escape(const char *value, char *out, size_t len)
 	return out;
 }
 
-/* A growable output buffer for rendering. */
-struct outbuf {
-	char *buf;
-	size_t len, cap;
-	int failed;
-};
-
-static void PRINTFLIKE(2, 3) out_printf(struct outbuf *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->failed = 1;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		size_t ncap = o->cap * 2 + (size_t)n + 1;
-		char *nb = realloc(o->buf, ncap);
-
-		if (nb == NULL) {
-			o->failed = 1;
-			return;
-		}
-		o->buf = nb;
-		o->cap = ncap;
-	}
-}
-
 static void
 fmt_value(double v, char *buf, size_t len)
 {
@@ -261,28 +224,22 @@ char *
 metrics_render(const struct metrics *m, size_t *len)
 {
 	static const char *type_names[] = {"counter", "gauge", "histogram"};
-	struct outbuf o = {NULL, 0, 0, 0};
+	struct buf o = {0};
 	char val[64], le[64];
 
-	o.cap = 4096;
-	o.buf = malloc(o.cap);
-	if (o.buf == NULL)
-		return NULL;
-	o.buf[0] = '\0';
 	for (size_t i = 0; i < m->nfams; i++) {
 		const struct family *f = &m->fams[i];
 
-		out_printf(&o, "# HELP %s ", f->name);
+		buf_addf(&o, "# HELP %s ", f->name);
 		for (const char *h = f->help; *h != '\0'; h++) {
 			if (*h == '\\')
-				out_printf(&o, "\\\\");
+				buf_adds(&o, "\\\\");
 			else if (*h == '\n')
-				out_printf(&o, "\\n");
+				buf_adds(&o, "\\n");
 			else
-				out_printf(&o, "%c", *h);
+				buf_add(&o, h, 1);
 		}
-		out_printf(
-		    &o, "\n# TYPE %s %s\n", f->name, type_names[f->type]);
+		buf_addf(&o, "\n# TYPE %s %s\n", f->name, type_names[f->type]);
 		for (size_t j = 0; j < f->nseries; j++) {
 			const struct series *s = &f->series[j];
 			const char *l = s->labels;
@@ -290,29 +247,23 @@ metrics_render(const struct metrics *m, size_t *len)
 
 			if (f->type != METRICS_HISTOGRAM) {
 				fmt_value(s->value, val, sizeof(val));
-				out_printf(&o, "%s%s%s%s %s\n", f->name,
+				buf_addf(&o, "%s%s%s%s %s\n", f->name,
 				    *l ? "{" : "", l, *l ? "}" : "", val);
 				continue;
 			}
 			for (size_t b = 0; b < f->nbuckets; b++) {
 				fmt_value(f->buckets[b], le, sizeof(le));
-				out_printf(&o,
-				    "%s_bucket{%s%sle=\"%s\"} %llu\n", f->name,
-				    l, sep, le, s->bucket_counts[b]);
+				buf_addf(&o, "%s_bucket{%s%sle=\"%s\"} %llu\n",
+				    f->name, l, sep, le, s->bucket_counts[b]);
 			}
-			out_printf(&o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n",
+			buf_addf(&o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n",
 			    f->name, l, sep, s->count);
 			fmt_value(s->value, val, sizeof(val));
-			out_printf(&o, "%s_sum%s%s%s %s\n", f->name,
+			buf_addf(&o, "%s_sum%s%s%s %s\n", f->name,
 			    *l ? "{" : "", l, *l ? "}" : "", val);
-			out_printf(&o, "%s_count%s%s%s %llu\n", f->name,
+			buf_addf(&o, "%s_count%s%s%s %llu\n", f->name,
 			    *l ? "{" : "", l, *l ? "}" : "", s->count);
 		}
 	}
-	if (o.failed) {
-		free(o.buf);
-		return NULL;
-	}
-	*len = o.len;
-	return o.buf;
+	return buf_take(&o, len);
 }
