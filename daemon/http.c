@@ -26,6 +26,7 @@
 #include <microhttpd.h>
 
 #include "apierr.h"
+#include "buf.h"
 #include "log.h"
 
 struct http_req {
@@ -34,9 +35,7 @@ struct http_req {
 	unsigned refs;
 	const char *method, *path; /* MHD's, valid until complete */
 	struct timespec start;
-	char *body;
-	size_t body_len, body_cap;
-	bool body_too_big;
+	struct buf body; /* capped at max_body; toobig when passed */
 	bool headers_done;
 	bool suspended;
 	bool replied;
@@ -50,8 +49,7 @@ struct http_req {
 	bool streaming;
 	bool parked; /* suspended by the reader: no data yet */
 	bool stream_end; /* no more data will come */
-	char *sbuf; /* data not yet taken by MHD */
-	size_t slen, scap;
+	struct buf sbuf; /* data not yet taken by MHD */
 	TAILQ_ENTRY(http_req) stream_link;
 };
 TAILQ_HEAD(http_reqlist, http_req);
@@ -116,8 +114,8 @@ http_req_unref(struct http_req *req)
 		event_free(req->deadline);
 	if (req->pending != NULL)
 		MHD_destroy_response(req->pending);
-	free(req->body);
-	free(req->sbuf);
+	buf_free(&req->body);
+	buf_free(&req->sbuf);
 	free(req);
 }
 
@@ -267,30 +265,14 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (req->replied || req->body_too_big)
+		if (req->replied || req->body.toobig)
 			return MHD_YES; /* discard */
-		if (req->body_len + n > s->max_body) {
-			req->body_too_big = true;
-			return MHD_YES;
-		}
-		if (req->body_len + n + 1 > req->body_cap) {
-			size_t cap = req->body_cap ? req->body_cap : 4096;
-			char *nb;
-
-			while (cap < req->body_len + n + 1)
-				cap *= 2;
-			nb = realloc(req->body, cap);
-			if (nb == NULL)
-				return MHD_NO;
-			req->body = nb;
-			req->body_cap = cap;
-		}
-		memcpy(req->body + req->body_len, upload_data, n);
-		req->body_len += n;
-		req->body[req->body_len] = '\0';
-		return MHD_YES;
+		req->body.max = s->max_body; /* may change on reload */
+		if (buf_append(&req->body, upload_data, n) < 0 && req->body.oom)
+			return MHD_NO;
+		return MHD_YES; /* toobig: answered once the body is read */
 	} else if (!req->replied) {
-		if (req->body_too_big) {
+		if (req->body.toobig) {
 			char msg[128];
 
 			snprintf(msg, sizeof(msg),
@@ -548,8 +530,8 @@ http_req_query(const struct http_req *req, const char *name)
 const char *
 http_req_body(const struct http_req *req, size_t *len)
 {
-	*len = req->body_len;
-	return req->body ? req->body : "";
+	*len = req->body.len;
+	return req->body.s ? req->body.s : "";
 }
 
 int64_t
@@ -616,11 +598,10 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct http_req *req = cls;
 	size_t n;
 
-	if (req->slen > 0) {
-		n = req->slen < max ? req->slen : max;
-		memcpy(buf, req->sbuf, n);
-		memmove(req->sbuf, req->sbuf + n, req->slen - n);
-		req->slen -= n;
+	if (req->sbuf.len > 0) {
+		n = req->sbuf.len < max ? req->sbuf.len : max;
+		memcpy(buf, req->sbuf.s, n);
+		buf_consume(&req->sbuf, n);
 		return (ssize_t)n;
 	}
 	if (req->stream_end || req->conn == NULL)
@@ -673,22 +654,10 @@ http_stream_write(struct http_req *req, const char *buf, size_t len)
 {
 	if (!req->streaming || req->stream_end || req->conn == NULL)
 		return -1;
-	if (req->slen + len > HTTP_STREAM_MAX)
-		return -1; /* a client that does not read: drop it */
-	if (req->slen + len > req->scap) {
-		size_t cap = req->scap ? req->scap : 4096;
-		char *nb;
-
-		while (cap < req->slen + len)
-			cap *= 2;
-		nb = realloc(req->sbuf, cap);
-		if (nb == NULL)
-			return -1;
-		req->sbuf = nb;
-		req->scap = cap;
-	}
-	memcpy(req->sbuf + req->slen, buf, len);
-	req->slen += len;
+	/* Over HTTP_STREAM_MAX: a client that does not read, drop it. */
+	req->sbuf.max = HTTP_STREAM_MAX;
+	if (buf_append(&req->sbuf, buf, len) < 0)
+		return -1;
 	stream_wake(req);
 	return 0;
 }
