@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "client.h"
 
 #ifndef PACKAGE_VERSION
@@ -20,53 +21,6 @@
 #endif
 
 #define USER_AGENT "gantryctl/" PACKAGE_VERSION
-
-/* A response body, capped. */
-struct body {
-	char *s;
-	size_t len, cap;
-	bool toobig, oom;
-};
-
-static void
-body_append(struct body *b, const char *s, size_t n)
-{
-	if (b->toobig || b->oom)
-		return;
-	if (b->len + n > CLIENT_MAX_RESPONSE) {
-		b->toobig = true;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->s, cap);
-		if (p == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-/* Hand the body over as a NUL-terminated string ("" when empty). */
-static int
-body_take(struct body *b, char **out, size_t *len)
-{
-	if (b->s == NULL && (b->s = strdup("")) == NULL)
-		return -1;
-	*out = b->s;
-	*len = b->len;
-	*b = (struct body){0};
-	return 0;
-}
 
 static bool
 has_line_break(const char *s)
@@ -241,10 +195,9 @@ transport_error(const struct client *c, CURLcode rc, const char *errbuf,
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct body *b = arg;
+	struct buf *b = arg;
 
-	body_append(b, ptr, size * nmemb);
-	return b->toobig || b->oom ? 0 : size * nmemb;
+	return buf_append(b, ptr, size * nmemb) < 0 ? 0 : size * nmemb;
 }
 
 int
@@ -254,7 +207,7 @@ client_request(struct client *c, const char *method, const char *path,
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
-	struct body b = {0};
+	struct buf b = {.max = CLIENT_MAX_RESPONSE};
 	bool oom = false;
 	char *url = NULL;
 	CURLcode rc;
@@ -303,14 +256,14 @@ client_request(struct client *c, const char *method, const char *path,
 		goto out;
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
-	if (body_take(&b, resp, resp_len) < 0)
+	if ((*resp = buf_take(&b, resp_len)) == NULL)
 		goto oom;
 	ret = 0;
 	goto out;
 oom:
 	snprintf(err, errlen, "out of memory");
 out:
-	free(b.s);
+	buf_free(&b);
 	free(url);
 	curl_slist_free_all(headers);
 	return ret;
@@ -329,7 +282,7 @@ struct stream {
 	bool stopped; /* a callback closed it */
 	bool parse_failed;
 	struct gantry_error perr;
-	struct body err_body; /* the body of a non-2xx answer */
+	struct buf err_body; /* the body of a non-2xx answer, capped */
 };
 
 static void
@@ -361,8 +314,9 @@ write_stream(char *ptr, size_t size, size_t nmemb, void *arg)
 	if (s->not_stream)
 		return 0;
 	if (!s->is_stream) {
-		body_append(&s->err_body, ptr, n);
-		return s->err_body.oom ? 0 : n; /* a too big one is cut */
+		if (buf_append(&s->err_body, ptr, n) < 0 && s->err_body.oom)
+			return 0;
+		return n; /* a too big one is cut */
 	}
 	rc = sse_parser_feed(s->p, ptr, n, &s->perr);
 	if (rc < 0) {
@@ -404,7 +358,8 @@ client_stream(struct client *c, const char *path, const char *last_event_id,
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
-	struct stream s = {.tick = tick, .arg = arg};
+	struct stream s = {
+	    .tick = tick, .arg = arg, .err_body = {.max = CLIENT_MAX_RESPONSE}};
 	bool oom = false;
 	char *url = NULL;
 	CURLcode rc;
@@ -466,7 +421,7 @@ client_stream(struct client *c, const char *path, const char *last_event_id,
 			transport_error(c, rc, errbuf, err, errlen);
 		goto out;
 	}
-	if (!s.is_stream && body_take(&s.err_body, resp, resp_len) < 0)
+	if (!s.is_stream && (*resp = buf_take(&s.err_body, resp_len)) == NULL)
 		goto oom;
 	ret = 0;
 	goto out;
@@ -474,7 +429,7 @@ oom:
 	snprintf(err, errlen, "out of memory");
 	ret = -2;
 out:
-	free(s.err_body.s);
+	buf_free(&s.err_body);
 	sse_parser_free(s.p);
 	free(url);
 	curl_slist_free_all(headers);
