@@ -1,17 +1,17 @@
 /*
  * exec_render.c - executions as text (exec_render.h).  Every line is
- * built in a small string builder, then cut to the width by columns
+ * built in a struct buf (lib/buf.h), then cut to the width by columns
  * (UTF-8 aware).  The JSON is the server's: a key that is missing or of
  * another type shows as "?" or is left out, so a newer server never
  * breaks an older gantryctl.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "exec_render.h"
 
 #define NAME_COLS_MAX 28 /* stage names wider than this are not padded */
@@ -21,63 +21,6 @@
 #define EVENT_TARGETS_SHOWN 4
 #define REVISION_COLS 12
 #define DATAPOINTS_SHOWN 12 /* of a decision's detail */
-
-/* A growable string. */
-struct sb {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_addf(struct sb *b, const char *fmt, ...) PRINTFLIKE(2, 3);
-
-static void
-sb_addn(struct sb *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->s, cap);
-		if (p == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-sb_add(struct sb *b, const char *s)
-{
-	sb_addn(b, s, strlen(s));
-}
-
-static void
-sb_addf(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	sb_addn(b, s, (size_t)n);
-	free(s);
-}
 
 /* Columns of s: UTF-8 continuation bytes take none. */
 static size_t
@@ -109,13 +52,13 @@ col_offset(const char *s, size_t c)
 
 /* s, then blanks up to w columns. */
 static void
-sb_pad(struct sb *b, const char *s, size_t w)
+add_pad(struct buf *b, const char *s, size_t w)
 {
 	size_t c = cols(s);
 
-	sb_add(b, s);
+	buf_adds(b, s);
 	for (; c < w; c++)
-		sb_addn(b, " ", 1);
+		buf_add(b, " ", 1);
 }
 
 /* Control characters from the server would move the cursor: show '?'. */
@@ -148,18 +91,16 @@ lines_push(struct exec_lines *out, char *line)
 /* End the line in b: trailing blanks dropped, cut to width, appended to
  * out (which takes the string).  b is emptied; -1 when out of memory. */
 static int
-sb_line(struct sb *b, int width, struct exec_lines *out)
+end_line(struct buf *b, int width, struct exec_lines *out)
 {
-	char *line;
+	size_t len;
+	char *line = buf_take(b, &len); /* NULL when b is oom */
 
-	if (b->s == NULL)
-		sb_addn(b, "", 0);
-	if (b->oom)
-		goto oom;
-	line = b->s;
+	if (line == NULL)
+		return -1;
 	sanitize(line);
-	while (b->len > 0 && line[b->len - 1] == ' ')
-		line[--b->len] = '\0';
+	while (len > 0 && line[len - 1] == ' ')
+		line[--len] = '\0';
 	if (width > 0 && cols(line) > (size_t)width) {
 		size_t keep = width > 3 ? (size_t)width - 3 : (size_t)width;
 		size_t off = col_offset(line, keep);
@@ -169,14 +110,11 @@ sb_line(struct sb *b, int width, struct exec_lines *out)
 		else
 			line[off] = '\0';
 	}
-	if (lines_push(out, line) < 0)
-		goto oom;
-	*b = (struct sb){0};
+	if (lines_push(out, line) < 0) {
+		free(line);
+		return -1;
+	}
 	return 0;
-oom:
-	free(b->s);
-	*b = (struct sb){0};
-	return -1;
 }
 
 void
@@ -358,7 +296,7 @@ tally_targets(const json_t *targets, struct tally *t)
 
 /* The second line: state, what qualifies it, the stage, the time. */
 static void
-state_line(struct sb *b, const json_t *tree, int64_t now)
+state_line(struct buf *b, const json_t *tree, int64_t now)
 {
 	const char *state = jstr_or(tree, "state", "?");
 	const char *final = jstr(tree, "final_state");
@@ -368,28 +306,28 @@ state_line(struct sb *b, const json_t *tree, int64_t now)
 	bool terminal = exec_render_is_terminal(state);
 	char d[32];
 
-	sb_addf(b, "state     %s", state);
+	buf_addf(b, "state     %s", state);
 	if (strcmp(state, "paused") == 0 && jstr(tree, "paused_from"))
-		sb_addf(b, " (from %s)", jstr(tree, "paused_from"));
+		buf_addf(b, " (from %s)", jstr(tree, "paused_from"));
 	if (jbool(tree, "pause_requested"))
-		sb_add(b, ", pause requested");
+		buf_adds(b, ", pause requested");
 	if (!terminal && final != NULL)
-		sb_addf(b, ", to end %s", final);
+		buf_addf(b, ", to end %s", final);
 	if (jbool(tree, "rolling_back_all"))
-		sb_add(b, ", rolling back every stage");
+		buf_adds(b, ", rolling back every stage");
 	if (jbool(tree, "stuck"))
-		sb_add(b, ", STUCK");
+		buf_adds(b, ", STUCK");
 	if (!terminal && cur >= 0 && (size_t)cur < json_array_size(stages))
-		sb_addf(b, ", stage %" PRId64 "/%zu %s", cur + 1,
+		buf_addf(b, ", stage %" PRId64 "/%zu %s", cur + 1,
 		    json_array_size(stages),
 		    jstr_or(json_array_get(stages, (size_t)cur), "name", "?"));
 	if (created > 0) {
 		if (terminal && finished > 0)
-			sb_addf(b, ", took %s",
+			buf_addf(b, ", took %s",
 			    exec_render_duration(
 			        finished - created, d, sizeof(d)));
 		else if (!terminal)
-			sb_addf(b, ", elapsed %s",
+			buf_addf(b, ", elapsed %s",
 			    exec_render_duration(now - created, d, sizeof(d)));
 	}
 }
@@ -399,7 +337,7 @@ blocker_lines(
     const json_t *tree, int64_t now, int width, struct exec_lines *out)
 {
 	const json_t *bl;
-	struct sb b = {0};
+	struct buf b = {0};
 	bool overridable = false;
 	size_t i;
 	char t[32], d[32];
@@ -408,30 +346,30 @@ blocker_lines(
 	{
 		int64_t until = jint(bl, "until");
 
-		sb_add(&b, i == 0 ? "blocked   " : "          ");
-		sb_addf(&b, "%s: %s", jstr_or(bl, "kind", "?"),
+		buf_adds(&b, i == 0 ? "blocked   " : "          ");
+		buf_addf(&b, "%s: %s", jstr_or(bl, "kind", "?"),
 		    jstr_or(bl, "reason", "(no reason given)"));
 		if (until > 0 && until > now)
-			sb_addf(&b, " (until %s, in %s)",
+			buf_addf(&b, " (until %s, in %s)",
 			    fmt_time(until, t, sizeof(t)),
 			    exec_render_duration(until - now, d, sizeof(d)));
 		else if (until > 0)
-			sb_addf(
+			buf_addf(
 			    &b, " (until %s)", fmt_time(until, t, sizeof(t)));
 		/* The id gantryctl override takes: EXECUTION:BLOCKER. */
 		if (jstr(bl, "id") != NULL) {
-			sb_addf(&b, " [%" PRId64 ":%s]", jint(tree, "id"),
+			buf_addf(&b, " [%" PRId64 ":%s]", jint(tree, "id"),
 			    jstr(bl, "id"));
 			overridable = true;
 		}
-		if (sb_line(&b, width, out) < 0)
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	if (overridable) {
-		sb_add(&b,
+		buf_adds(&b,
 		    "          (gantryctl override ID --reason TEXT "
 		    "lets the stage start despite one)");
-		if (sb_line(&b, width, out) < 0)
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	return 0;
@@ -460,7 +398,7 @@ override_lines(
     const json_t *tree, int64_t now, int width, struct exec_lines *out)
 {
 	const json_t *o;
-	struct sb b = {0};
+	struct buf b = {0};
 	size_t i;
 	char t[32], d[32];
 
@@ -468,19 +406,19 @@ override_lines(
 	{
 		int64_t exp = jint(o, "expires");
 
-		sb_add(&b, i == 0 ? "override  " : "          ");
-		sb_addf(&b, "%s on %s by %s at %s", jstr_or(o, "blocker", "?"),
+		buf_adds(&b, i == 0 ? "override  " : "          ");
+		buf_addf(&b, "%s on %s by %s at %s", jstr_or(o, "blocker", "?"),
 		    jstr_or(o, "stage", "?"), jstr_or(o, "actor", "?"),
 		    fmt_when(jint(o, "at"), now, t, sizeof(t)));
 		if (jbool(o, "used"))
-			sb_add(&b, ", used");
+			buf_adds(&b, ", used");
 		else if (exp > now)
-			sb_addf(&b, ", unused, expires in %s",
+			buf_addf(&b, ", unused, expires in %s",
 			    exec_render_duration(exp - now, d, sizeof(d)));
 		else
-			sb_add(&b, ", expired unused");
-		sb_addf(&b, ": %s", jstr_or(o, "reason", "(no reason given)"));
-		if (sb_line(&b, width, out) < 0)
+			buf_adds(&b, ", expired unused");
+		buf_addf(&b, ": %s", jstr_or(o, "reason", "(no reason given)"));
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	return 0;
@@ -489,23 +427,23 @@ override_lines(
 /* "0.002 0.034 - 0.05": the datapoints of a decision's detail, the
  * last DATAPOINTS_SHOWN of them; null (missing, NaN) is "-". */
 static void
-datapoints(struct sb *b, const json_t *pts)
+datapoints(struct buf *b, const json_t *pts)
 {
 	size_t n = json_array_size(pts), i;
 	size_t from = n > DATAPOINTS_SHOWN ? n - DATAPOINTS_SHOWN : 0;
 
 	if (from > 0)
-		sb_addf(b, "(%zu earlier) ", from);
+		buf_addf(b, "(%zu earlier) ", from);
 	for (i = from; i < n; i++) {
 		const json_t *v =
 		    json_object_get(json_array_get(pts, i), "value");
 
 		if (i > from)
-			sb_add(b, " ");
+			buf_adds(b, " ");
 		if (json_is_number(v))
-			sb_addf(b, "%.4g", json_number_value(v));
+			buf_addf(b, "%.4g", json_number_value(v));
 		else
-			sb_add(b, "-");
+			buf_adds(b, "-");
 	}
 }
 
@@ -519,7 +457,7 @@ decision_lines(
     const json_t *tree, int64_t now, int width, struct exec_lines *out)
 {
 	const json_t *dc;
-	struct sb b = {0};
+	struct buf b = {0};
 	size_t i;
 	char t[32];
 
@@ -532,15 +470,15 @@ decision_lines(
 		const json_t *pts = json_object_get(detail, "datapoints");
 		size_t klen = strlen(kind);
 
-		sb_add(&b, i == 0 ? "decision  " : "          ");
+		buf_adds(&b, i == 0 ? "decision  " : "          ");
 		for (const char *k = kind; *k != '\0'; k++)
-			sb_addn(&b, *k == '_' ? " " : k, 1);
+			buf_add(&b, *k == '_' ? " " : k, 1);
 		if (subject != NULL)
-			sb_addf(&b, " %s", subject);
-		sb_addf(
+			buf_addf(&b, " %s", subject);
+		buf_addf(
 		    &b, " at %s", fmt_when(jint(dc, "at"), now, t, sizeof(t)));
 		if (jstr(dc, "stage") != NULL)
-			sb_addf(&b, " on %s", jstr(dc, "stage"));
+			buf_addf(&b, " on %s", jstr(dc, "stage"));
 		/* "alarm errors: why" says the kind and subject again. */
 		if (reason != NULL && subject != NULL &&
 		    strncmp(reason, kind, klen) == 0 && reason[klen] == ' ' &&
@@ -548,30 +486,30 @@ decision_lines(
 		    strncmp(reason + klen + 1 + strlen(subject), ": ", 2) == 0)
 			reason += klen + 1 + strlen(subject) + 2;
 		if (reason != NULL)
-			sb_addf(&b, ": %s", reason);
-		if (sb_line(&b, width, out) < 0)
+			buf_addf(&b, ": %s", reason);
+		if (end_line(&b, width, out) < 0)
 			return -1;
 		if (json_array_size(pts) == 0 && jstr(detail, "rule") == NULL)
 			continue;
-		sb_add(&b, "           ");
+		buf_adds(&b, "           ");
 		/* A pushed state has no datapoints: say who pushed it. */
 		if (json_array_size(pts) == 0 &&
 		    strcmp(jstr(detail, "rule"), "pushed") == 0) {
-			sb_addf(&b, " pushed by %s",
+			buf_addf(&b, " pushed by %s",
 			    jstr_or(detail, "source", "?"));
-			if (sb_line(&b, width, out) < 0)
+			if (end_line(&b, width, out) < 0)
 				return -1;
 			continue;
 		}
 		if (json_array_size(pts) > 0) {
-			sb_add(&b, " datapoints ");
+			buf_adds(&b, " datapoints ");
 			datapoints(&b, pts);
 		}
 		if (jstr(detail, "rule") != NULL)
-			sb_addf(&b, "%srule %s",
+			buf_addf(&b, "%srule %s",
 			    json_array_size(pts) > 0 ? "; " : " ",
 			    jstr(detail, "rule"));
-		if (sb_line(&b, width, out) < 0)
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	return 0;
@@ -604,15 +542,15 @@ stage_lines(const json_t *st, bool current, size_t namew, size_t statew,
 	const char *state = jstr_or(st, "state", "?");
 	int64_t started = jint(st, "started_at"), fin = jint(st, "finished_at");
 	int64_t bake = jint(st, "bake_until");
-	struct sb b = {0};
+	struct buf b = {0};
 	const char *sep = "";
 	char bar[BAR_INNER_MAX + 3], d[32];
 
-	sb_add(&b, current ? "> " : "  ");
-	sb_pad(&b, jstr_or(st, "name", "?"), namew);
-	sb_add(&b, "  ");
-	sb_pad(&b, state, statew);
-	sb_add(&b, "  ");
+	buf_adds(&b, current ? "> " : "  ");
+	add_pad(&b, jstr_or(st, "name", "?"), namew);
+	buf_adds(&b, "  ");
+	add_pad(&b, state, statew);
+	buf_adds(&b, "  ");
 	if (json_array_size(targets) > 0) {
 		struct tally t;
 		int inner = BAR_INNER_MAX;
@@ -626,48 +564,48 @@ stage_lines(const json_t *st, bool current, size_t namew, size_t statew,
 				inner = BAR_INNER_MIN;
 		}
 		tally_targets(targets, &t);
-		sb_addf(&b, "%s %zu/%zu targets, %zu/%zu groups",
+		buf_addf(&b, "%s %zu/%zu targets, %zu/%zu groups",
 		    exec_render_bar(
 		        t.deployed, t.total, inner, bar, sizeof(bar)),
 		    t.deployed, t.total, t.groups_done, t.groups);
 		if (jint(st, "batch") > 0 && strcmp(state, "deploying") == 0)
-			sb_addf(&b, ", batch %" PRId64, jint(st, "batch"));
+			buf_addf(&b, ", batch %" PRId64, jint(st, "batch"));
 		if (t.failed > 0)
-			sb_addf(&b, ", %zu failed", t.failed);
+			buf_addf(&b, ", %zu failed", t.failed);
 		if (t.rolled_back > 0)
-			sb_addf(&b, ", %zu rolled back", t.rolled_back);
+			buf_addf(&b, ", %zu rolled back", t.rolled_back);
 		sep = ", ";
 	}
 	if (bake > now && fin == 0 && !stage_is_over(state)) {
-		sb_addf(&b, "%sbake %s left", sep,
+		buf_addf(&b, "%sbake %s left", sep,
 		    exec_render_duration(bake - now, d, sizeof(d)));
 		sep = ", ";
 	}
 	if (jbool(st, "test_running")) {
-		sb_addf(&b, "%stests running", sep);
+		buf_addf(&b, "%stests running", sep);
 		if (jint(st, "test_attempts") > 1)
-			sb_addf(&b, " (attempt %" PRId64 ")",
+			buf_addf(&b, " (attempt %" PRId64 ")",
 			    jint(st, "test_attempts"));
 		sep = ", ";
 	}
 	if (started > 0) {
 		if (fin > 0)
-			sb_addf(&b, "%stook %s", sep,
+			buf_addf(&b, "%stook %s", sep,
 			    exec_render_duration(fin - started, d, sizeof(d)));
 		else
-			sb_addf(&b, "%sfor %s", sep,
+			buf_addf(&b, "%sfor %s", sep,
 			    exec_render_duration(now - started, d, sizeof(d)));
 	}
-	if (sb_line(&b, width, out) < 0)
+	if (end_line(&b, width, out) < 0)
 		return -1;
 
 	if (jstr(st, "reason") != NULL) {
-		sb_addf(&b, "  %*s  %s", (int)namew, "", jstr(st, "reason"));
-		if (sb_line(&b, width, out) < 0)
+		buf_addf(&b, "  %*s  %s", (int)namew, "", jstr(st, "reason"));
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	if (json_array_size(targets) > 0) {
-		struct sb names = {0};
+		struct buf names = {0};
 		const json_t *ti;
 		size_t i, nfailed = 0;
 
@@ -676,20 +614,20 @@ stage_lines(const json_t *st, bool current, size_t namew, size_t statew,
 			if (!target_is(ti, "failed"))
 				continue;
 			if (nfailed < FAILED_SHOWN)
-				sb_addf(&names, "%s%s", nfailed ? ", " : "",
+				buf_addf(&names, "%s%s", nfailed ? ", " : "",
 				    jstr_or(ti, "name", "?"));
 			nfailed++;
 		}
 		if (nfailed > FAILED_SHOWN)
-			sb_addf(&names, ", +%zu more", nfailed - FAILED_SHOWN);
+			buf_addf(&names, ", +%zu more", nfailed - FAILED_SHOWN);
 		if (nfailed > 0) {
-			sb_addf(&b, "  %*s  failed: %s", (int)namew, "",
+			buf_addf(&b, "  %*s  failed: %s", (int)namew, "",
 			    names.s != NULL ? names.s : "");
 			if (names.oom)
 				b.oom = true;
 		}
-		free(names.s);
-		if (nfailed > 0 && sb_line(&b, width, out) < 0)
+		buf_free(&names);
+		if (nfailed > 0 && end_line(&b, width, out) < 0)
 			return -1;
 	}
 	return 0;
@@ -705,28 +643,28 @@ exec_render_tree(
 	const char *state = jstr_or(tree, "state", "?");
 	size_t namew = 5, statew = 7, i;
 	int64_t cur = exec_render_is_terminal(state) ? -1 : jint(tree, "stage");
-	struct sb b = {0};
+	struct buf b = {0};
 
-	sb_addf(&b, "execution %" PRId64 "  %s v%" PRId64 "  revision %s",
+	buf_addf(&b, "execution %" PRId64 "  %s v%" PRId64 "  revision %s",
 	    jint(tree, "id"), jstr_or(tree, "pipeline", "?"),
 	    jint(tree, "pipeline_version"), jstr_or(tree, "revision", "?"));
-	if (sb_line(&b, width, out) < 0)
+	if (end_line(&b, width, out) < 0)
 		return -1;
 	state_line(&b, tree, now_ms);
-	if (sb_line(&b, width, out) < 0)
+	if (end_line(&b, width, out) < 0)
 		return -1;
 	if (jstr(art, "uri") != NULL) {
-		sb_addf(&b, "artifact  %s", jstr(art, "uri"));
+		buf_addf(&b, "artifact  %s", jstr(art, "uri"));
 		if (jstr(art, "sha256") != NULL)
-			sb_addf(&b, " sha256:%.12s", jstr(art, "sha256"));
+			buf_addf(&b, " sha256:%.12s", jstr(art, "sha256"));
 		if (jstr(art, "signature") != NULL)
-			sb_add(&b, ", signed");
-		if (sb_line(&b, width, out) < 0)
+			buf_adds(&b, ", signed");
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	if (jstr(tree, "reason") != NULL) {
-		sb_addf(&b, "reason    %s", jstr(tree, "reason"));
-		if (sb_line(&b, width, out) < 0)
+		buf_addf(&b, "reason    %s", jstr(tree, "reason"));
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	if (blocker_lines(tree, now_ms, width, out) < 0 ||
@@ -755,7 +693,7 @@ exec_render_tree(
 
 /* key=value for one field of an event's data. */
 static void
-event_field(struct sb *b, const char *key, const json_t *v)
+event_field(struct buf *b, const char *key, const json_t *v)
 {
 	const json_t *x;
 	const char *k;
@@ -764,27 +702,27 @@ event_field(struct sb *b, const char *key, const json_t *v)
 
 	if (json_is_null(v))
 		return;
-	sb_addf(b, " %s=", key);
+	buf_addf(b, " %s=", key);
 	if (json_is_string(v)) {
 		const char *str = json_string_value(v);
 
 		if (*str != '\0' && strpbrk(str, " \"=") == NULL) {
-			sb_add(b, str);
+			buf_adds(b, str);
 			return;
 		}
 	} else if (json_is_object(v) && strcmp(key, "targets") == 0) {
 		json_object_foreach((json_t *)v, k, x)
 		{
 			if (n < EVENT_TARGETS_SHOWN)
-				sb_addf(b, "%s%s", n ? "," : "", k);
+				buf_addf(b, "%s%s", n ? "," : "", k);
 			n++;
 		}
 		if (n > EVENT_TARGETS_SHOWN)
-			sb_addf(b, ",+%zu", n - EVENT_TARGETS_SHOWN);
+			buf_addf(b, ",+%zu", n - EVENT_TARGETS_SHOWN);
 		return;
 	} else if (json_is_array(v) && strcmp(key, "blockers") == 0) {
 		json_array_foreach(v, i, x)
-		    sb_addf(b, "%s%s", i ? "," : "", jstr_or(x, "kind", "?"));
+		    buf_addf(b, "%s%s", i ? "," : "", jstr_or(x, "kind", "?"));
 		return;
 	}
 	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -792,7 +730,7 @@ event_field(struct sb *b, const char *key, const json_t *v)
 		b->oom = true;
 		return;
 	}
-	sb_add(b, s);
+	buf_adds(b, s);
 	free(s);
 }
 
@@ -803,9 +741,9 @@ exec_render_event(const json_t *msg, int width, struct exec_lines *out)
 	const json_t *tree = json_object_get(msg, "execution");
 	const json_t *v;
 	const char *key;
-	struct sb b = {0};
+	struct buf b = {0};
 
-	sb_addf(&b, "%s #%" PRId64 " %s", jstr_or(msg, "at", "?"),
+	buf_addf(&b, "%s #%" PRId64 " %s", jstr_or(msg, "at", "?"),
 	    jint(msg, "seq"), jstr_or(msg, "kind", jstr_or(data, "kind", "?")));
 	json_object_foreach((json_t *)data, key, v)
 	{
@@ -818,23 +756,23 @@ exec_render_event(const json_t *msg, int width, struct exec_lines *out)
 		int64_t cur = jint(tree, "stage");
 		const json_t *st = NULL;
 
-		sb_addf(&b, " -> %s", state);
+		buf_addf(&b, " -> %s", state);
 		if (!exec_render_is_terminal(state) && cur >= 0)
 			st = json_array_get(stages, (size_t)cur);
 		if (st != NULL) {
 			const json_t *targets = json_object_get(st, "targets");
 
-			sb_addf(&b, ", %s %s", jstr_or(st, "name", "?"),
+			buf_addf(&b, ", %s %s", jstr_or(st, "name", "?"),
 			    jstr_or(st, "state", "?"));
 			if (json_array_size(targets) > 0) {
 				struct tally t;
 
 				tally_targets(targets, &t);
-				sb_addf(&b, " %zu/%zu", t.deployed, t.total);
+				buf_addf(&b, " %zu/%zu", t.deployed, t.total);
 			}
 		}
 	}
-	return sb_line(&b, width, out);
+	return end_line(&b, width, out);
 }
 
 /* --- history ------------------------------------------------------------- */
@@ -852,7 +790,7 @@ exec_render_history(
 	size_t n = json_array_size(execs), i;
 	size_t wid = 2, wpipe = 8, wver = 3, wrev = 8, wstate = 5, wtook = 4;
 	struct hrow *rows = calloc(n ? n : 1, sizeof(*rows));
-	struct sb b = {0};
+	struct buf b = {0};
 	int rc = -1;
 
 	if (rows == NULL)
@@ -901,26 +839,26 @@ exec_render_history(
 		/* ID and VER right-aligned, the rest left. */
 		c = cols(r ? r->id : "ID");
 		for (; c < wid; c++)
-			sb_add(&b, " ");
-		sb_add(&b, r ? r->id : "ID");
-		sb_add(&b, "  ");
-		sb_pad(&b, r ? r->pipeline : "PIPELINE", wpipe);
-		sb_add(&b, "  ");
+			buf_adds(&b, " ");
+		buf_adds(&b, r ? r->id : "ID");
+		buf_adds(&b, "  ");
+		add_pad(&b, r ? r->pipeline : "PIPELINE", wpipe);
+		buf_adds(&b, "  ");
 		c = cols(r ? r->ver : "VER");
 		for (; c < wver; c++)
-			sb_add(&b, " ");
-		sb_add(&b, r ? r->ver : "VER");
-		sb_add(&b, "  ");
-		sb_pad(&b, r ? r->rev : "REVISION", wrev);
-		sb_add(&b, "  ");
-		sb_pad(&b, r ? r->state : "STATE", wstate);
-		sb_add(&b, "  ");
-		sb_pad(&b, r ? r->created : "CREATED (UTC)", 20);
-		sb_add(&b, "  ");
-		sb_pad(&b, r ? r->took : "TOOK", wtook);
-		sb_add(&b, "  ");
-		sb_add(&b, r ? r->reason : "REASON");
-		if (sb_line(&b, width, out) < 0)
+			buf_adds(&b, " ");
+		buf_adds(&b, r ? r->ver : "VER");
+		buf_adds(&b, "  ");
+		add_pad(&b, r ? r->rev : "REVISION", wrev);
+		buf_adds(&b, "  ");
+		add_pad(&b, r ? r->state : "STATE", wstate);
+		buf_adds(&b, "  ");
+		add_pad(&b, r ? r->created : "CREATED (UTC)", 20);
+		buf_adds(&b, "  ");
+		add_pad(&b, r ? r->took : "TOOK", wtook);
+		buf_adds(&b, "  ");
+		buf_adds(&b, r ? r->reason : "REASON");
+		if (end_line(&b, width, out) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -976,7 +914,7 @@ static int
 table_lines(struct table *t, int width, struct exec_lines *out)
 {
 	size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof(*w));
-	struct sb b = {0};
+	struct buf b = {0};
 	int rc = -1;
 
 	if (w == NULL || t->oom)
@@ -988,11 +926,11 @@ table_lines(struct table *t, int width, struct exec_lines *out)
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			if (c > 0)
-				sb_add(&b, "  ");
-			sb_pad(&b, t->cells[r * t->ncols + c],
+				buf_adds(&b, "  ");
+			add_pad(&b, t->cells[r * t->ncols + c],
 			    c + 1 < t->ncols ? w[c] : 0);
 		}
-		if (sb_line(&b, width, out) < 0)
+		if (end_line(&b, width, out) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -1040,17 +978,18 @@ static int
 one_box_lines(const json_t *a, int width, struct exec_lines *out)
 {
 	const json_t *ob;
-	struct sb b = {0};
+	struct buf b = {0};
 	size_t i;
 
 	json_array_foreach(json_object_get(a, "one_box"), i, ob)
 	{
-		sb_addf(&b, "    one-box of execution %" PRId64 " stage %s: %s",
+		buf_addf(&b,
+		    "    one-box of execution %" PRId64 " stage %s: %s",
 		    jint(ob, "execution"), jstr_or(ob, "stage", "?"),
 		    jstr_or(ob, "state", "?"));
 		if (jstr(ob, "reason") != NULL && *jstr(ob, "reason") != '\0')
-			sb_addf(&b, ": %s", jstr(ob, "reason"));
-		if (sb_line(&b, width, out) < 0)
+			buf_addf(&b, ": %s", jstr(ob, "reason"));
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	}
 	return 0;
@@ -1069,10 +1008,10 @@ exec_render_alarms(
 	int rc = -1;
 
 	if (json_array_size(alarms) == 0) {
-		struct sb b = {0};
+		struct buf b = {0};
 
-		sb_add(&b, "no alarms are defined");
-		return sb_line(&b, width, out);
+		buf_adds(&b, "no alarms are defined");
+		return end_line(&b, width, out);
 	}
 	table_row(&t, head);
 	json_array_foreach(alarms, i, a) alarm_row(&t, a, now_ms);
@@ -1106,12 +1045,12 @@ exec_render_blockers(
 	const json_t *holds = json_object_get(doc, "holds");
 	const json_t *firing = json_object_get(doc, "alarms"), *x;
 	struct table t = {0};
-	struct sb b = {0};
+	struct buf b = {0};
 	size_t i;
 
 	if (json_array_size(blockers) == 0) {
-		sb_add(&b, "no execution is blocked");
-		if (sb_line(&b, width, out) < 0)
+		buf_adds(&b, "no execution is blocked");
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	} else {
 		t = (struct table){.ncols = 8};
@@ -1146,11 +1085,11 @@ exec_render_blockers(
 		if (table_lines(&t, width, out) < 0)
 			return -1;
 	}
-	if (sb_line(&b, width, out) < 0)
+	if (end_line(&b, width, out) < 0)
 		return -1;
 	if (json_array_size(holds) == 0) {
-		sb_add(&b, "no holds");
-		if (sb_line(&b, width, out) < 0)
+		buf_adds(&b, "no holds");
+		if (end_line(&b, width, out) < 0)
 			return -1;
 	} else {
 		t = (struct table){.ncols = 6};
@@ -1176,15 +1115,15 @@ exec_render_blockers(
 	if (json_array_size(firing) == 0)
 		return 0;
 	/* The alarms in state alarm: what blocks the next stages. */
-	if (sb_line(&b, width, out) < 0)
+	if (end_line(&b, width, out) < 0)
 		return -1;
-	sb_add(&b, "firing:");
+	buf_adds(&b, "firing:");
 	json_array_foreach(firing, i, x)
 	{
-		sb_addf(&b, "%s ", i > 0 ? "," : "");
+		buf_addf(&b, "%s ", i > 0 ? "," : "");
 		if (jstr(x, "pipeline") != NULL)
-			sb_addf(&b, "%s:", jstr(x, "pipeline"));
-		sb_add(&b, jstr_or(x, "name", "?"));
+			buf_addf(&b, "%s:", jstr(x, "pipeline"));
+		buf_adds(&b, jstr_or(x, "name", "?"));
 	}
-	return sb_line(&b, width, out);
+	return end_line(&b, width, out);
 }
