@@ -43,8 +43,8 @@ int buf_putc(struct buf *b, char ch) MUSTCHECK;
  * format sets oom. */
 int buf_printf(struct buf *b, const char *fmt, ...) PRINTFLIKE(2, 3) MUSTCHECK;
 
-/* The same three for builders that check once at the end: a failure
- * only sets the sticky flags (see above). */
+/* buf_append(), a C string's bytes and buf_printf() for builders that
+ * check once at the end: a failure only sets the sticky flags (above). */
 void buf_add(struct buf *b, const void *p, size_t n);
 void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...) PRINTFLIKE(2, 3);
