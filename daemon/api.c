@@ -1661,6 +1661,16 @@ h_alertmanager(struct api_ctx *ctx, struct http_req *req)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
+		char *r;
+
+		/* a resolved alert still carries the summary it fired with:
+		 * say it is over, so an ok alarm does not read as a fault */
+		if (!alerts[i].firing &&
+		    asprintf(&r, "resolved in Alertmanager (was: %s)",
+		        alerts[i].reason ? alerts[i].reason : "") >= 0) {
+			free(alerts[i].reason);
+			alerts[i].reason = r;
+		}
 		p[i].name = alerts[i].alarm;
 		p[i].state = alerts[i].firing ? ALARM_ALARM : ALARM_OK;
 		p[i].reason = alerts[i].reason;

@@ -227,6 +227,10 @@ t_http 200 "alertmanager resolved" "${DEPLOY[@]}" -X POST --data '{
 t_http 200 "alarms" "${READ[@]}" "$URL/v1/alarms"
 [ "$(jq -r '.alarms[] | select(.name=="errors") | .state' <<<"$T_BODY")" = ok ] &&
     t_pass "resolved clears the alarm" || t_fail "errors still $(jq -c . <<<"$T_BODY")"
+[ "$(jq -r '.alarms[] | select(.name=="errors") | .reason' <<<"$T_BODY")" = \
+    "resolved in Alertmanager (was: 5xx back to normal)" ] &&
+    t_pass "its reason says it was resolved" ||
+    t_fail "reason: $(jq -r '.alarms[] | select(.name=="errors") | .reason' <<<"$T_BODY")"
 t_http 400 "alertmanager garbage" "${DEPLOY[@]}" -X POST --data '{"alerts": 3}' \
     "$URL/v1/hooks/alertmanager"
 
