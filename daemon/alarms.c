@@ -86,6 +86,10 @@ struct alarms {
 	struct watch *all;
 	json_t *stored; /* pushed states loaded: {"scope\tname": {...}} */
 	struct event *ev_sync;
+	struct watch **orgs; /* the org-wide watchers (scope ""), rebuilt by
+				alarms_sync(): the scheduler asks about them
+				for every waiting execution */
+	size_t norgs;
 	uint64_t samples, source_errors;
 };
 
@@ -839,6 +843,21 @@ alarms_sync(struct alarms *a)
 			pp = &w->all;
 		}
 	}
+	free(a->orgs);
+	a->orgs = NULL;
+	a->norgs = 0;
+	for (w = a->all; w != NULL; w = w->all)
+		a->norgs += w->scope[0] == '\0';
+	if (a->norgs > 0 &&
+	    (a->orgs = calloc(a->norgs, sizeof(*a->orgs))) == NULL) {
+		log_err("alarm.sync_failed", "error=\"out of memory\"");
+		a->norgs = 0;
+		return;
+	}
+	a->norgs = 0;
+	for (w = a->all; w != NULL; w = w->all)
+		if (w->scope[0] == '\0')
+			a->orgs[a->norgs++] = w;
 }
 
 /* --- pushed states ---------------------------------------------------------*/
@@ -930,9 +949,11 @@ push_stored(PGresult *res, const char *errmsg, void *arg)
 	json_t *updated = json_array();
 
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		j->cb(503,
-		    json_pack("{s:{s:s, s:s}}", "error", "code", "unavailable",
-		        "message", errmsg ? errmsg : "database unavailable"),
+		/* 503: the database is away, retry; 500: it refused */
+		j->cb(res == NULL ? 503 : 500,
+		    json_pack("{s:{s:s, s:s}}", "error", "code",
+		        res == NULL ? "unavailable" : "internal", "message",
+		        errmsg ? errmsg : "database unavailable"),
 		    j->arg);
 		json_decref(updated);
 		push_job_free(j);
@@ -961,6 +982,41 @@ push_stored(PGresult *res, const char *errmsg, void *arg)
 	    json_pack("{s:o, s:O}", "updated", updated, "ignored", j->ignored),
 	    j->arg);
 	push_job_free(j);
+}
+
+/*
+ * Update i names watcher w.  A watcher takes one state per push: an
+ * Alertmanager group may carry several alerts for one alarm (one per
+ * instance, some firing, some resolved), and the alarm is firing when
+ * any of them is -- the first firing update wins, else the first one.
+ */
+static int
+push_match(struct push_job *j, struct watch *w, size_t i)
+{
+	size_t *of;
+	struct watch **ws;
+
+	for (size_t k = 0; k < j->nws; k++)
+		if (j->ws[k] == w) {
+			if (j->v[i].state == ALARM_ALARM &&
+			    j->v[j->of[k]].state != ALARM_ALARM)
+				j->of[k] = i;
+			return 0;
+		}
+	/* room for 4, then doubled each time it is full (4, 8, 16, ...) */
+	if (j->nws == 0 || (j->nws >= 4 && (j->nws & (j->nws - 1)) == 0)) {
+		size_t ncap = j->nws ? j->nws * 2 : 4;
+
+		if ((ws = realloc(j->ws, ncap * sizeof(*ws))) == NULL)
+			return -1;
+		j->ws = ws;
+		if ((of = realloc(j->of, ncap * sizeof(*of))) == NULL)
+			return -1;
+		j->of = of;
+	}
+	j->ws[j->nws] = w;
+	j->of[j->nws++] = i;
+	return 0;
 }
 
 static bool
@@ -1001,7 +1057,6 @@ alarms_push(struct alarms *a, const struct alarm_push *v, size_t n,
 	const char **arr[4] = {NULL};
 	char *lit[4] = {NULL};
 	const char *params[5];
-	size_t cap = 0;
 	char msg[600];
 
 	if (j == NULL) {
@@ -1015,13 +1070,7 @@ alarms_push(struct alarms *a, const struct alarm_push *v, size_t n,
 	j->source = strdup(source);
 	j->ignored = json_array();
 	j->v = calloc(n ? n : 1, sizeof(*j->v));
-	for (struct watch *w = a->all; w != NULL; w = w->all)
-		cap++;
-	cap *= n ? n : 1;
-	j->ws = calloc(cap ? cap : 1, sizeof(*j->ws));
-	j->of = calloc(cap ? cap : 1, sizeof(*j->of));
-	if (j->source == NULL || j->ignored == NULL || j->v == NULL ||
-	    j->ws == NULL || j->of == NULL) {
+	if (j->source == NULL || j->ignored == NULL || j->v == NULL) {
 		push_job_free(j);
 		reply_error(cb, arg, 500, "internal", "out of memory");
 		return;
@@ -1040,8 +1089,12 @@ alarms_push(struct alarms *a, const struct alarm_push *v, size_t n,
 				evaluated++;
 				continue;
 			}
-			j->ws[j->nws] = w;
-			j->of[j->nws++] = i;
+			if (push_match(j, w, i) < 0) {
+				push_job_free(j);
+				reply_error(
+				    cb, arg, 500, "internal", "out of memory");
+				return;
+			}
 			found++;
 		}
 		if (found > 0)
@@ -1137,10 +1190,10 @@ alarms_org_firing(const struct alarms *a, struct alarm_view *out, size_t max)
 {
 	size_t n = 0;
 
-	for (const struct watch *w = a->all; w != NULL; w = w->all)
-		if (w->scope[0] == '\0' && w->state == ALARM_ALARM) {
+	for (size_t i = 0; i < a->norgs; i++)
+		if (a->orgs[i]->state == ALARM_ALARM) {
 			if (n < max)
-				view_of(w, &out[n]);
+				view_of(a->orgs[i], &out[n]);
 			n++;
 		}
 	return n;
@@ -1246,5 +1299,6 @@ alarms_free(struct alarms *a)
 	if (a->ev_sync != NULL)
 		event_free(a->ev_sync);
 	json_decref(a->stored);
+	free(a->orgs);
 	free(a);
 }

@@ -208,7 +208,12 @@ ID=$(trigger guarded bad3)
 wait_file "$FLEET/c1" "$(sha bad3)" 20 || t_fail "the one-box never got bad3"
 t_http 200 "alertmanager firing" "${DEPLOY[@]}" -X POST --data '{
   "version": "4", "status": "firing", "receiver": "gantry", "groupKey": "{}:{}",
-  "alerts": [{"status": "firing", "labels": {"alertname": "HighErrors",
+  "alerts": [{"status": "resolved", "labels": {"alertname": "HighErrors",
+    "gantry_alarm": "errors", "instance": "b"},
+    "annotations": {"summary": "5xx back to normal on b"},
+    "startsAt": "2026-11-27T00:00:00Z", "endsAt": "2026-11-27T00:01:00Z",
+    "fingerprint": "b0"},
+   {"status": "firing", "labels": {"alertname": "HighErrors",
     "gantry_alarm": "errors", "severity": "page"},
     "annotations": {"summary": "5xx above 1% on orders"},
     "startsAt": "2026-11-27T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
@@ -217,6 +222,8 @@ t_http 200 "alertmanager firing" "${DEPLOY[@]}" -X POST --data '{
     "annotations": {}, "startsAt": "2026-11-27T00:00:00Z",
     "fingerprint": "def456"}]}' "$URL/v1/hooks/alertmanager"
 t_contains "unknown alerts are ignored, not refused" '"ignored":["Unrelated"]'
+# two alerts for one alarm (a group of instances): firing wins
+t_contains "one state per alarm" '"updated":[{"scope":"guarded","alarm":"errors","state":"alarm"}]'
 wait_state "$ID" rolled_back 20 && t_pass "bad3 rolled back by an Alertmanager alert" ||
     t_fail "bad3 not rolled back"
 t_http 200 "alertmanager resolved" "${DEPLOY[@]}" -X POST --data '{
