@@ -1290,24 +1290,24 @@ notify_webhook(struct eng_exec *ee, const struct exec_intent *it)
 	const struct pipeline *p = ee->def->p;
 	struct httpc_request req = {0};
 	struct gantry_error err = {0};
-	const char *reason = it->reason ? it->reason : "", *colon;
-	char outcome[32], link[600], at[32];
+	const char *outcome = it->outcome, *reason = it->reason;
+	char link[600], at[32];
 	json_t *msg;
 	char *body;
 	size_t k;
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (p->notify_webhook == NULL || e->d->httpc == NULL)
+	if (p->notify_webhook == NULL || e->d->httpc == NULL ||
+	    outcome == NULL || reason == NULL)
 		return;
-	colon = strchr(reason, ':');
-	k = colon ? (size_t)(colon - reason) : strlen(reason);
-	snprintf(outcome, sizeof(outcome), "%.*s", (int)k, reason);
 	for (k = 0; outcomes[k] != NULL && strcmp(outcomes[k], outcome); k++)
 		;
 	if (outcomes[k] == NULL)
 		return; /* rolling_back and the like: the end will say */
-	reason = colon ? colon + 1 + (colon[1] == ' ') : "";
+	/* the hook's text is "OUTCOME: WHY"; the message has them apart */
+	reason += strlen(outcome);
+	reason += strncmp(reason, ": ", 2) == 0 ? 2 : 0;
 	if (e->d->cfg->public_url != NULL)
 		snprintf(link, sizeof(link), "%s/v1/executions/%" PRId64,
 		    e->d->cfg->public_url, ee->x->id);

@@ -662,49 +662,38 @@ emit_timer(struct ctx *c, enum exec_intent_kind kind, size_t si)
 		it->deadline = c->x->stages[si].bake_until;
 }
 
-/* IN_NOTIFY with this reason (takes ownership). */
+/* IN_NOTIFY about outcome (static: a state name, "blocked",
+ * "override") and why (takes ownership; NULL: none): the notify hook
+ * gets "OUTCOME: WHY". */
 static void
-emit_notify_text(struct ctx *c, char *reason)
+emit_notify_text(struct ctx *c, const char *outcome, char *why)
 {
 	struct exec *x = c->x;
 	struct exec_intent *it = intent_add(c, IN_NOTIFY);
 
 	x->notify_seq++;
-	if (it == NULL) {
-		free(reason);
-		return;
+	if (it != NULL) {
+		it->step = cfmt(c, "notify:%d", x->notify_seq);
+		it->attempt = 1;
+		it->hook = cdup(c, "notify");
+		it->action = cdup(c, "notify");
+		if (x->stage < x->nstages)
+			it->stage = cdup(c, x->stages[x->stage].name);
+		it->version = cdup(c, x->artifact_sha256);
+		it->timeout_ms = hook_timeout(c->def, NULL, "notify");
+		it->outcome = outcome;
+		it->reason = cfmt(c, "%s%s%s", outcome, why != NULL ? ": " : "",
+		    why != NULL ? why : "");
 	}
-	it->step = cfmt(c, "notify:%d", x->notify_seq);
-	it->attempt = 1;
-	it->hook = cdup(c, "notify");
-	it->action = cdup(c, "notify");
-	if (x->stage < x->nstages)
-		it->stage = cdup(c, x->stages[x->stage].name);
-	it->version = cdup(c, x->artifact_sha256);
-	it->timeout_ms = hook_timeout(c->def, NULL, "notify");
-	it->reason = reason;
+	free(why);
 }
 
 /* IN_NOTIFY about the state just entered (x->state), with x->reason. */
 static void
 emit_notify(struct ctx *c)
 {
-	struct exec *x = c->x;
-	struct exec_intent *it = intent_add(c, IN_NOTIFY);
-
-	x->notify_seq++;
-	if (it == NULL)
-		return;
-	it->step = cfmt(c, "notify:%d", x->notify_seq);
-	it->attempt = 1;
-	it->hook = cdup(c, "notify");
-	it->action = cdup(c, "notify");
-	if (x->stage < x->nstages)
-		it->stage = cdup(c, x->stages[x->stage].name);
-	it->version = cdup(c, x->artifact_sha256);
-	it->timeout_ms = hook_timeout(c->def, NULL, "notify");
-	it->reason = cfmt(c, "%s%s%s", exec_state_name(x->state),
-	    x->reason != NULL ? ": " : "", x->reason != NULL ? x->reason : "");
+	emit_notify_text(
+	    c, exec_state_name(c->x->state), cdup(c, c->x->reason));
 }
 
 /* IN_RUN_HOOK for the stage's own hook (build, test command, tests). */
@@ -1390,8 +1379,8 @@ on_blocked(struct ctx *c)
 		x->state = EXEC_BLOCKED;
 	/* notify when it becomes blocked, not when the reasons change */
 	if (!was_blocked && ev->nblockers > 0)
-		emit_notify_text(c,
-		    cfmt(c, "blocked: stage %s: %s%s", x->stages[x->stage].name,
+		emit_notify_text(c, "blocked",
+		    cfmt(c, "stage %s: %s%s", x->stages[x->stage].name,
 		        ev->blockers[0].reason ? ev->blockers[0].reason
 		                               : ev->blockers[0].kind,
 		        ev->nblockers > 1 ? " (and more)" : ""));
@@ -1744,9 +1733,9 @@ on_override(struct ctx *c)
 	        ev->actor ? ev->actor : "unknown",
 	        ev->reason ? ev->reason : ""),
 	    NULL);
-	emit_notify_text(c,
-	    cfmt(c, "override: stage %s may start despite %s (by %s: %s)",
-	        stage, ev->blocker, ev->actor ? ev->actor : "unknown",
+	emit_notify_text(c, "override",
+	    cfmt(c, "stage %s may start despite %s (by %s: %s)", stage,
+	        ev->blocker, ev->actor ? ev->actor : "unknown",
 	        ev->reason ? ev->reason : ""));
 	return 0;
 }

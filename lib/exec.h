@@ -245,6 +245,8 @@ struct exec_intent {
 	char *timer;
 	int64_t deadline; /* ms */
 	char *reason;
+	const char *outcome; /* IN_NOTIFY: the state entered, "blocked" or
+				"override" (static); reason starts with it */
 };
 
 struct exec_intents {
