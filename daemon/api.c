@@ -53,6 +53,14 @@ struct api_ctx {
 
 typedef void (*api_handler)(struct api_ctx *ctx, struct http_req *req);
 
+/* Who did it, for the audit log: "token:NAME". */
+static const char *
+actor_of(const struct api_ctx *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "token:%s", ctx->token_name);
+	return buf;
+}
+
 static void h_healthz(struct api_ctx *ctx, struct http_req *req);
 static void h_readyz(struct api_ctx *ctx, struct http_req *req);
 static void h_metrics(struct api_ctx *ctx, struct http_req *req);
@@ -700,7 +708,7 @@ h_reload(struct api_ctx *ctx, struct http_req *req)
 	    "restart_needed", restart_list(restart), "pipelines",
 	    pipes ? pipes : json_null());
 	pipes = NULL;
-	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	actor_of(ctx, actor, sizeof(actor));
 	params[0] = actor;
 	params[1] = reason;
 	params[2] = data_s;
@@ -863,7 +871,7 @@ h_pipeline_put(struct api_ctx *ctx, struct http_req *req)
 		pipeline_compiled_clear(&c, 1);
 		return;
 	}
-	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	actor_of(ctx, actor, sizeof(actor));
 	http_req_ref(req);
 	pipelines_store(ctx->d->pipelines, &c, actor, put_stored, req);
 	pipeline_compiled_clear(&c, 1);
@@ -938,14 +946,6 @@ member_reason(struct http_req *req, const json_t *body, bool required,
 	return 0;
 }
 
-/* Who did it, for the audit log: "token:NAME". */
-static const char *
-actor_of(const struct api_ctx *ctx, char *buf, size_t len)
-{
-	snprintf(buf, len, "token:%s", ctx->token_name);
-	return buf;
-}
-
 static void
 engine_replied(int status, json_t *body, void *arg)
 {
@@ -1007,7 +1007,7 @@ h_trigger(struct api_ctx *ctx, struct http_req *req)
 		goto out;
 	}
 	t.idempotency_key = idem;
-	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	actor_of(ctx, actor, sizeof(actor));
 	t.actor = actor;
 	http_req_ref(req);
 	engine_trigger(ctx->d->engine, &t, engine_replied, req);
@@ -1631,7 +1631,7 @@ h_alarm_state(struct api_ctx *ctx, struct http_req *req)
 		    "state must be one of ok, alarm, insufficient_data", NULL);
 		goto out;
 	}
-	snprintf(source, sizeof(source), "token:%s", ctx->token_name);
+	actor_of(ctx, source, sizeof(source));
 	http_req_ref(req);
 	alarms_push(ctx->d->alarms, &p, 1, source, false, engine_replied, req);
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
@@ -1772,7 +1772,7 @@ h_override(struct api_ctx *ctx, struct http_req *req)
 		    "overriding the review gate needs the admin role", NULL);
 		goto out;
 	}
-	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	actor_of(ctx, actor, sizeof(actor));
 	http_req_ref(req);
 	engine_override(ctx->d->engine, exec, blocker, now_ms_api() + ms, actor,
 	    reason, engine_replied, req);
@@ -1820,7 +1820,7 @@ h_hold_put(struct api_ctx *ctx, struct http_req *req)
 	}
 	if (member_reason(req, body, true, &reason) < 0)
 		goto out;
-	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	actor_of(ctx, actor, sizeof(actor));
 	http_req_ref(req);
 	holds_put(
 	    ctx->d->holds, scope, name, reason, actor, engine_replied, req);
@@ -1842,7 +1842,7 @@ h_hold_lift(struct api_ctx *ctx, struct http_req *req)
 	if (path_id(ctx, req, &id) < 0 ||
 	    member_string(req, body, "reason", 2000, &reason) < 0)
 		goto out;
-	snprintf(actor, sizeof(actor), "token:%s", ctx->token_name);
+	actor_of(ctx, actor, sizeof(actor));
 	http_req_ref(req);
 	holds_lift(ctx->d->holds, id, reason, actor, engine_replied, req);
 	http_req_suspend(req, DB_REQUEST_DEADLINE_MS);
