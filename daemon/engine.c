@@ -140,6 +140,10 @@ struct engine {
 	struct eng_def *defs;
 	struct hookrun *hr;
 	struct event *ev_flush, *ev_sched, *ev_stuck, *ev_wake, *ev_leftover;
+	/* Triggers waiting for their INSERT, and the batch in flight: all
+	 * the triggers of a loop turn share one statement (group commit). */
+	struct trigger_job *trig_head, **trig_tail, *trig_fl;
+	struct event *ev_trig;
 	int64_t leftover_since; /* ms; 0 before the first TERM */
 	bool flushing;
 	bool resched; /* run the scheduler after the next commit */
@@ -444,49 +448,52 @@ apply(struct eng_exec *ee, const struct exec_event *ev)
 
 /* --- group commit ------------------------------------------------------- */
 
+/* Each parameter is a JSON array parsed once by json_to_recordset (not
+ * re-lexed per field), and the statement is prepared once per session. */
 static const char flush_sql[] =
     "WITH ev AS ("
     " INSERT INTO execution_events (execution, seq, kind, data, at)"
-    " SELECT (e->>'execution')::bigint, (e->>'seq')::bigint, e->>'kind',"
-    "  (e->'data')::jsonb, now()"
-    " FROM json_array_elements($1::json) AS e"
+    " SELECT e.execution, e.seq, e.kind, e.data, now()"
+    " FROM json_to_recordset($1::json)"
+    "  AS e(execution bigint, seq bigint, kind text, data jsonb)"
     " ON CONFLICT (execution, seq) DO NOTHING RETURNING 1),"
     " up AS ("
-    " UPDATE executions AS x SET snapshot = (s->'snapshot')::jsonb,"
-    "  state = s->>'state', last_seq = (s->>'seq')::bigint,"
-    "  reason = s->>'reason',"
-    "  artifact_sha256 = coalesce(s->>'artifact_sha256', x.artifact_sha256),"
+    " UPDATE executions AS x SET snapshot = s.snapshot,"
+    "  state = s.state, last_seq = s.seq, reason = s.reason,"
+    "  artifact_sha256 = coalesce(s.artifact_sha256, x.artifact_sha256),"
     "  updated_at = now(),"
-    "  finished_at = CASE WHEN (s->>'finished')::boolean"
+    "  finished_at = CASE WHEN s.finished"
     "   THEN coalesce(x.finished_at, now()) END"
-    " FROM json_array_elements($2::json) AS s"
-    " WHERE x.id = (s->>'id')::bigint AND x.last_seq < (s->>'seq')::bigint"
+    " FROM json_to_recordset($2::json) AS s(id bigint, state text,"
+    "  seq bigint, reason text, artifact_sha256 text, finished boolean,"
+    "  snapshot jsonb)"
+    " WHERE x.id = s.id AND x.last_seq < s.seq"
     " RETURNING 1),"
     " tv AS ("
     " INSERT INTO target_versions (pipeline, target, version, execution,"
     "  updated_at)"
-    " SELECT t->>'pipeline', t->>'target', t->>'version',"
-    "  (t->>'execution')::bigint, now()"
-    " FROM json_array_elements($3::json) AS t"
+    " SELECT t.pipeline, t.target, t.version, t.execution, now()"
+    " FROM json_to_recordset($3::json) AS t(pipeline text, target text,"
+    "  version text, execution bigint)"
     " ON CONFLICT (pipeline, target) DO UPDATE SET"
     "  version = EXCLUDED.version, execution = EXCLUDED.execution,"
     "  updated_at = now() RETURNING 1)"
     " , hr AS ("
     " INSERT INTO hook_runs (execution, step, attempt, pid)"
-    " SELECT (r->>'execution')::bigint, r->>'step', (r->>'attempt')::int,"
-    "  (r->>'pid')::int FROM json_array_elements($4::json) AS r"
+    " SELECT r.execution, r.step, r.attempt, r.pid"
+    " FROM json_to_recordset($4::json)"
+    "  AS r(execution bigint, step text, attempt int, pid int)"
     " ON CONFLICT DO NOTHING RETURNING 1),"
     " ho AS ("
     " INSERT INTO hook_outputs (execution, step, attempt, stream, content,"
     "  truncated, exit_status, started_at, finished_at)"
-    " SELECT (o->>'execution')::bigint, o->>'step', (o->>'attempt')::int,"
-    "  s.stream, decode(CASE s.stream WHEN 'stdout' THEN o->>'out'"
-    "  ELSE o->>'err' END, 'hex'),"
-    "  CASE s.stream WHEN 'stdout' THEN (o->>'out_trunc')::boolean"
-    "  ELSE (o->>'err_trunc')::boolean END, (o->>'status')::int,"
-    "  to_timestamp((o->>'t0')::bigint / 1000.0),"
-    "  to_timestamp((o->>'t1')::bigint / 1000.0)"
-    " FROM json_array_elements($5::json) AS o"
+    " SELECT o.execution, o.step, o.attempt, s.stream,"
+    "  decode(CASE s.stream WHEN 'stdout' THEN o.out ELSE o.err END, 'hex'),"
+    "  CASE s.stream WHEN 'stdout' THEN o.out_trunc ELSE o.err_trunc END,"
+    "  o.status, to_timestamp(o.t0 / 1000.0), to_timestamp(o.t1 / 1000.0)"
+    " FROM json_to_recordset($5::json) AS o(execution bigint, step text,"
+    "  attempt int, out text, err text, out_trunc boolean,"
+    "  err_trunc boolean, status int, t0 bigint, t1 bigint)"
     " CROSS JOIN (VALUES ('stdout'), ('stderr')) AS s(stream)"
     " ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up),"
@@ -743,7 +750,8 @@ flush(evutil_socket_t fd, short what, void *arg)
 	e->flushing = true;
 	if (s_ev == NULL || s_sn == NULL || s_ve == NULL || s_ru == NULL ||
 	    s_ou == NULL ||
-	    pg_query(e->d->pg, flush_sql, 5, params, flush_done, e) < 0)
+	    pg_query_prepared(e->d->pg, flush_sql, 5, params, flush_done, e) <
+	        0)
 		flush_done(NULL, "database unavailable", e);
 	free(s_ev);
 	free(s_sn);
@@ -2279,10 +2287,12 @@ wait_commit(struct eng_exec *ee, int status, engine_reply_cb cb, void *arg)
 }
 
 struct trigger_job {
+	struct trigger_job *next; /* in the queue or the batch */
 	struct engine *e;
 	struct eng_def *def;
-	char *pipeline, *revision, *uri, *sha, *sig;
+	char *pipeline, *revision, *uri, *sha, *sig, *actor, *key, *reason;
 	int version;
+	bool alone; /* its batch was refused: retried in a batch of one */
 	engine_reply_cb cb;
 	void *arg;
 };
@@ -2295,6 +2305,9 @@ trigger_job_free(struct trigger_job *j)
 	free(j->uri);
 	free(j->sha);
 	free(j->sig);
+	free(j->actor);
+	free(j->key);
+	free(j->reason);
 	free(j);
 }
 
@@ -2351,29 +2364,29 @@ verify_external(const struct eng_def *def, const char *sha, const char *sig,
 }
 
 static void
-inserted(PGresult *res, const char *errmsg, void *arg)
+trigger_failed(struct trigger_job *j, bool refused, const char *errmsg)
 {
-	struct trigger_job *j = arg;
+	char msg[600];
+
+	snprintf(msg, sizeof(msg), "cannot create the execution: %s",
+	    errmsg ? errmsg : "no result");
+	reply_error(j->cb, j->arg, refused ? 500 : 503,
+	    refused ? "internal" : "unavailable", msg);
+	def_unref(j->e, j->def);
+	trigger_job_free(j);
+}
+
+/* The row of job j is stored as execution id (created, or the one its
+ * Idempotency-Key already named). */
+static void
+inserted(struct trigger_job *j, int64_t id, bool created)
+{
 	struct engine *e = j->e;
 	struct exec *x;
 	struct eng_exec *ee;
-	int64_t id;
 	json_t *rec;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
-	    PQntuples(res) != 1) {
-		char msg[600];
-
-		snprintf(msg, sizeof(msg), "cannot create the execution: %s",
-		    errmsg ? errmsg : "no result");
-		reply_error(j->cb, j->arg, res ? 500 : 503,
-		    res ? "internal" : "unavailable", msg);
-		def_unref(e, j->def);
-		trigger_job_free(j);
-		return;
-	}
-	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	if (PQgetvalue(res, 0, 1)[0] != 't') {
+	if (!created) {
 		/* A known Idempotency-Key: answer with that execution. */
 		struct eng_exec *live = exec_find(e, id);
 		char idbuf[24];
@@ -2452,34 +2465,164 @@ inserted(PGresult *res, const char *errmsg, void *arg)
 	trigger_job_free(j);
 }
 
+/* One statement per batch of triggers.  Ids are drawn first so each row
+ * maps back to its job; a key already stored (or seen earlier in the same
+ * batch) answers with that execution instead. */
+static const char trigger_sql[] =
+    "WITH j AS MATERIALIZED (SELECT j.*,"
+    "  nextval(pg_get_serial_sequence('executions', 'id')) AS id"
+    " FROM json_to_recordset($1::json) AS j(i int, pipeline text,"
+    "  version int, revision text, actor text, sha text, uri text,"
+    "  sig text, key text, reason text)),"
+    " a AS (INSERT INTO artifacts (sha256, uri, signature)"
+    " SELECT DISTINCT ON (sha) sha, uri, sig FROM j WHERE sha IS NOT NULL"
+    " ORDER BY sha, i ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
+    " ins AS (INSERT INTO executions (id, pipeline, pipeline_version,"
+    "  revision, artifact_sha256, triggered_by, idempotency_key, reason,"
+    "  snapshot) OVERRIDING SYSTEM VALUE"
+    " SELECT id, pipeline, version, revision, sha, actor, key, reason,"
+    "  '{}'::jsonb FROM j, (SELECT count(*) FROM a) AS force_a ORDER BY i"
+    " ON CONFLICT (pipeline, idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL DO NOTHING"
+    " RETURNING id, pipeline, idempotency_key),"
+    " au AS (INSERT INTO audit_log (actor, action, object, reason, data)"
+    " SELECT j.actor, 'execution.trigger', j.pipeline, j.reason,"
+    "  jsonb_build_object('execution', j.id, 'revision', j.revision)"
+    " FROM j JOIN ins ON ins.id = j.id RETURNING 1)"
+    " SELECT j.i, coalesce(mine.id, twin.id, old.id),"
+    "  mine.id IS NOT NULL, (SELECT count(*) FROM au)"
+    " FROM j LEFT JOIN ins AS mine ON mine.id = j.id"
+    " LEFT JOIN ins AS twin ON mine.id IS NULL"
+    "  AND twin.pipeline = j.pipeline AND twin.idempotency_key = j.key"
+    " LEFT JOIN executions AS old ON mine.id IS NULL AND twin.id IS NULL"
+    "  AND old.pipeline = j.pipeline AND old.idempotency_key = j.key"
+    " ORDER BY j.i";
+
+#define TRIGGER_BATCH_MAX 512
+
+static void
+trigger_done(PGresult *res, const char *errmsg, void *arg)
+{
+	struct engine *e = arg;
+	struct trigger_job *batch = e->trig_fl, *j, *next, **byi;
+	size_t n = 0, i;
+	bool ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	e->trig_fl = NULL;
+	for (j = batch; j != NULL; j = j->next)
+		n++;
+	if (ok && (size_t)PQntuples(res) != n) {
+		ok = false;
+		errmsg = "the batch returned a row count that does not match";
+	}
+	if (!ok && res != NULL && n > 1) {
+		/* A statement the server refused: one bad row must not fail
+		 * its neighbours.  Retry each alone, in order, ahead of the
+		 * queue. */
+		struct trigger_job **tail = &batch;
+
+		log_warn("trigger.batch_refused", "triggers=%zu error=\"%s\"",
+		    n, errmsg ? errmsg : "");
+		for (j = batch; j != NULL; j = j->next) {
+			j->alone = true;
+			tail = &j->next;
+		}
+		*tail = e->trig_head;
+		if (e->trig_head == NULL)
+			e->trig_tail = tail;
+		e->trig_head = batch;
+		event_active(e->ev_trig, EV_TIMEOUT, 0);
+		return;
+	}
+	byi = ok ? calloc(n, sizeof(*byi)) : NULL;
+	if (ok && byi == NULL) {
+		ok = false;
+		errmsg = "out of memory";
+	}
+	i = 0;
+	for (j = batch; j != NULL; j = j->next)
+		if (byi != NULL)
+			byi[i++] = j;
+	if (!ok) {
+		for (j = batch; j != NULL; j = next) {
+			next = j->next;
+			trigger_failed(j, res != NULL, errmsg);
+		}
+	} else {
+		for (int r = 0; r < PQntuples(res); r++) {
+			long k = strtol(PQgetvalue(res, r, 0), NULL, 10);
+
+			if (k < 0 || (size_t)k >= n || byi[k] == NULL)
+				continue;
+			j = byi[k];
+			byi[k] = NULL;
+			if (PQgetisnull(res, r, 1))
+				trigger_failed(j, true,
+				    "the Idempotency-Key names no execution");
+			else
+				inserted(j,
+				    strtoll(PQgetvalue(res, r, 1), NULL, 10),
+				    PQgetvalue(res, r, 2)[0] == 't');
+		}
+		for (i = 0; i < n; i++)
+			if (byi[i] != NULL)
+				trigger_failed(byi[i], true,
+				    "the batch lost this trigger");
+	}
+	free(byi);
+	if (e->trig_head != NULL)
+		event_active(e->ev_trig, EV_TIMEOUT, 0);
+}
+
+/* Send the queued triggers as one statement (the next batch waits for
+ * this one: its rows and ours would otherwise race for the same keys). */
+static void
+trigger_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct trigger_job *j, **tail;
+	json_t *rows;
+	char *text;
+	size_t n = 0;
+
+	if (e->trig_fl != NULL || e->trig_head == NULL)
+		return;
+	rows = json_array();
+	tail = &e->trig_fl;
+	while ((j = e->trig_head) != NULL && n < TRIGGER_BATCH_MAX &&
+	    (n == 0 || !j->alone)) {
+		e->trig_head = j->next;
+		j->next = NULL;
+		*tail = j;
+		tail = &j->next;
+		json_array_append_new(rows,
+		    json_pack("{s:I, s:s, s:i, s:s, s:s, s:s?, s:s?, s:s?, "
+		              "s:s?, s:s?}",
+		        "i", (json_int_t)n, "pipeline", j->pipeline, "version",
+		        j->version, "revision", j->revision, "actor", j->actor,
+		        "sha", j->sha, "uri", j->uri, "sig", j->sig, "key",
+		        j->key, "reason", j->reason));
+		n++;
+		if (j->alone)
+			break;
+	}
+	if (e->trig_head == NULL)
+		e->trig_tail = &e->trig_head;
+	text = json_dumps(rows, JSON_COMPACT);
+	json_decref(rows);
+	if (text == NULL ||
+	    pg_query_prepared(e->d->pg, trigger_sql, 1,
+	        (const char *const *)&text, trigger_done, e) < 0)
+		trigger_done(NULL, "database unavailable", e);
+	free(text);
+}
+
 void
 engine_trigger(struct engine *e, const struct engine_trigger *t,
     engine_reply_cb cb, void *arg)
 {
-	static const char sql[] =
-	    "WITH a AS (INSERT INTO artifacts (sha256, uri, signature)"
-	    " SELECT $5, $6, $7 WHERE $5::text IS NOT NULL"
-	    " ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
-	    " ins AS (INSERT INTO executions (pipeline, pipeline_version,"
-	    " revision, artifact_sha256, triggered_by, idempotency_key, reason,"
-	    " snapshot)"
-	    " SELECT $1, $2::int, $3, $5, $4, $8, $9, '{}'::jsonb"
-	    " FROM (SELECT count(*) FROM a) AS force_a"
-	    " ON CONFLICT (pipeline, idempotency_key)"
-	    " WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id),"
-	    " au AS (INSERT INTO audit_log (actor, action, object, reason, "
-	    "data)"
-	    " SELECT $4, 'execution.trigger', $1, $9,"
-	    " jsonb_build_object('execution', id, 'revision', $3::text)"
-	    " FROM ins RETURNING 1)"
-	    " SELECT id, true, (SELECT count(*) FROM au) FROM ins"
-	    " UNION ALL SELECT id, false, 0 FROM executions"
-	    " WHERE $8::text IS NOT NULL AND pipeline = $1"
-	    " AND idempotency_key = $8 AND NOT EXISTS (SELECT 1 FROM ins)";
 	const struct pipeline *p;
 	struct trigger_job *j;
-	char vbuf[16];
-	const char *params[9];
 	int version = 0;
 	char why[512];
 
@@ -2510,6 +2653,9 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 	j->uri = t->artifact_uri ? strdup(t->artifact_uri) : NULL;
 	j->sha = t->artifact_sha256 ? strdup(t->artifact_sha256) : NULL;
 	j->sig = t->artifact_signature ? strdup(t->artifact_signature) : NULL;
+	j->actor = strdup(t->actor);
+	j->key = t->idempotency_key ? strdup(t->idempotency_key) : NULL;
+	j->reason = t->reason ? strdup(t->reason) : NULL;
 	/* The definition the execution runs: the stored current version,
 	 * compiled once per version and shared. */
 	j->def = def_find(e, t->pipeline, version);
@@ -2534,18 +2680,20 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 		trigger_job_free(j);
 		return;
 	}
-	snprintf(vbuf, sizeof(vbuf), "%d", version);
-	params[0] = t->pipeline;
-	params[1] = vbuf;
-	params[2] = t->revision;
-	params[3] = t->actor;
-	params[4] = t->artifact_sha256;
-	params[5] = t->artifact_uri;
-	params[6] = t->artifact_signature;
-	params[7] = t->idempotency_key;
-	params[8] = t->reason;
-	if (pg_query(e->d->pg, sql, 9, params, inserted, j) < 0)
-		inserted(NULL, "database unavailable", j);
+	if (j->pipeline == NULL || j->revision == NULL || j->actor == NULL ||
+	    (t->artifact_uri && j->uri == NULL) ||
+	    (t->artifact_sha256 && j->sha == NULL) ||
+	    (t->artifact_signature && j->sig == NULL) ||
+	    (t->idempotency_key && j->key == NULL) ||
+	    (t->reason && j->reason == NULL)) {
+		reply_error(cb, arg, 500, "internal", "out of memory");
+		def_unref(e, j->def);
+		trigger_job_free(j);
+		return;
+	}
+	*e->trig_tail = j;
+	e->trig_tail = &j->next;
+	event_active(e->ev_trig, EV_TIMEOUT, 0);
 }
 
 static void
@@ -2982,6 +3130,8 @@ engine_new(struct gantryd *d)
 	e->hr =
 	    hookrun_new(d->base, (unsigned)d->cfg->max_hooks, ENGINE_CAPTURE);
 	e->ev_flush = event_new(d->base, -1, 0, flush, e);
+	e->ev_trig = event_new(d->base, -1, 0, trigger_flush, e);
+	e->trig_tail = &e->trig_head;
 	e->ev_sched = event_new(d->base, -1, 0, sched, e);
 	e->pend_runs = json_array();
 	e->pend_outputs = json_array();
@@ -2989,8 +3139,8 @@ engine_new(struct gantryd *d)
 	e->ev_leftover = evtimer_new(d->base, leftovers_poll, e);
 	e->ev_stuck = event_new(d->base, -1, EV_PERSIST, stuck_check, e);
 	if (e->state_dir == NULL || e->hr == NULL || e->ev_flush == NULL ||
-	    e->ev_sched == NULL || e->ev_wake == NULL || e->ev_stuck == NULL ||
-	    e->ev_leftover == NULL) {
+	    e->ev_trig == NULL || e->ev_sched == NULL || e->ev_wake == NULL ||
+	    e->ev_stuck == NULL || e->ev_leftover == NULL) {
 		engine_free(e);
 		return NULL;
 	}
@@ -3024,11 +3174,21 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	/* Triggers never sent: their requests went with the HTTP server. */
+	while (e->trig_head != NULL) {
+		struct trigger_job *j = e->trig_head;
+
+		e->trig_head = j->next;
+		def_unref(e, j->def);
+		trigger_job_free(j);
+	}
 	while (e->execs != NULL)
 		ee_free(e->execs);
 	hookrun_free(e->hr);
 	if (e->ev_flush)
 		event_free(e->ev_flush);
+	if (e->ev_trig)
+		event_free(e->ev_trig);
 	if (e->ev_sched)
 		event_free(e->ev_sched);
 	if (e->ev_wake)

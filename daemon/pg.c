@@ -19,6 +19,7 @@
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 10000
 #define PG_DEADLINE_MARGIN_MS 5000
+#define PG_PREP_MAX 32 /* named statements per connection */
 
 enum pg_state { PG_IDLE, PG_BACKOFF, PG_CONNECTING, PG_SETUP, PG_UP };
 
@@ -30,6 +31,8 @@ struct pg_q {
 	bool simple;
 	bool sent;
 	bool setup; /* session setup: failure drops the connection */
+	bool prepare; /* PREPARE of statement `stmt` (no callback) */
+	int stmt; /* >= 0: the named statement gN this runs or prepares */
 	pg_result_cb cb; /* NULL: nobody waits for the result */
 	void *arg;
 	PGresult *res; /* the latest result kept while draining */
@@ -52,6 +55,10 @@ struct pg {
 	unsigned long reconnects;
 	char last_error[256];
 	struct pg_qlist queue;
+	/* Statements prepared on this connection, by the address of their
+	 * static SQL text: prep[i] is named "gI".  Cleared on connect. */
+	const char *prep[PG_PREP_MAX];
+	int nprep;
 };
 
 static void pg_connect_step(evutil_socket_t fd, short what, void *arg);
@@ -126,6 +133,9 @@ close_conn(struct pg *pg)
 		PQfinish(pg->conn);
 		pg->conn = NULL;
 	}
+	/* a new session knows no prepared statement */
+	memset(pg->prep, 0, sizeof(pg->prep));
+	pg->nprep = 0;
 }
 
 /* The connection failed or was lost: fail the queue, back off, retry. */
@@ -231,7 +241,25 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 			/* The query is complete. */
 			TAILQ_REMOVE(&pg->queue, q, link);
 			evtimer_del(pg->ev_timer);
-			if (q->cb != NULL) {
+			if (q->prepare) {
+				if (q->res == NULL ||
+				    PQresultStatus(q->res) !=
+				        PGRES_COMMAND_OK) {
+					char why[600];
+
+					/* the query behind it fails with "does
+					 * not exist"; the next use prepares
+					 * again */
+					pg->prep[q->stmt] = NULL;
+					log_warn("db.prepare_failed",
+					    "error=%s",
+					    log_quote(q->res
+					            ? PQresultErrorMessage(
+					                  q->res)
+					            : "no result",
+					        why, sizeof(why)));
+				}
+			} else if (q->cb != NULL) {
 				const char *em = NULL;
 
 				if (q->res == NULL)
@@ -353,6 +381,7 @@ pg_connect_step(evutil_socket_t fd, short what, void *arg)
 	}
 	setup->simple = true;
 	setup->setup = true;
+	setup->stmt = -1;
 	TAILQ_INSERT_HEAD(&pg->queue, setup, link);
 	pg->state = PG_SETUP;
 	pg_send_next(pg);
@@ -362,12 +391,20 @@ static void
 pg_send_next(struct pg *pg)
 {
 	struct pg_q *q = TAILQ_FIRST(&pg->queue);
+	char name[16] = "";
 	int ok, rc;
 
 	if (q == NULL || q->sent || pg->conn == NULL)
 		return;
+	if (q->stmt >= 0)
+		snprintf(name, sizeof(name), "g%d", q->stmt);
 	if (q->simple)
 		ok = PQsendQuery(pg->conn, q->sql);
+	else if (q->prepare)
+		ok = PQsendPrepare(pg->conn, name, q->sql, 0, NULL);
+	else if (q->stmt >= 0)
+		ok = PQsendQueryPrepared(pg->conn, name, q->nparams,
+		    (const char *const *)q->params, NULL, NULL, 0);
 	else
 		ok = PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL,
 		    (const char *const *)q->params, NULL, NULL, 0);
@@ -458,8 +495,37 @@ pg_free(struct pg *pg)
 	free(pg);
 }
 
+/* The name index of sql's prepared statement on this connection, queueing
+ * its PREPARE first if it has none yet; -1 when the table is full (the
+ * query then goes unnamed). */
 static int
-enqueue(struct pg *pg, const char *sql, bool simple, int nparams,
+stmt_of(struct pg *pg, const char *sql)
+{
+	struct pg_q *q;
+	int i;
+
+	for (i = 0; i < pg->nprep; i++)
+		if (pg->prep[i] == sql)
+			return i;
+	for (i = 0; i < PG_PREP_MAX && pg->prep[i] != NULL; i++)
+		;
+	if (i == PG_PREP_MAX || (q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	if ((q->sql = strdup(sql)) == NULL) {
+		free(q);
+		return -1;
+	}
+	q->prepare = true;
+	q->stmt = i;
+	pg->prep[i] = sql;
+	if (i >= pg->nprep)
+		pg->nprep = i + 1;
+	TAILQ_INSERT_TAIL(&pg->queue, q, link);
+	return i;
+}
+
+static int
+enqueue(struct pg *pg, const char *sql, bool simple, bool named, int nparams,
     const char *const *params, pg_result_cb cb, void *arg)
 {
 	struct pg_q *q;
@@ -469,6 +535,7 @@ enqueue(struct pg *pg, const char *sql, bool simple, int nparams,
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return -1;
+	q->stmt = -1;
 	q->sql = strdup(sql);
 	q->simple = simple;
 	q->cb = cb;
@@ -494,6 +561,8 @@ enqueue(struct pg *pg, const char *sql, bool simple, int nparams,
 		q_free(q);
 		return -1;
 	}
+	if (named)
+		q->stmt = stmt_of(pg, sql);
 	TAILQ_INSERT_TAIL(&pg->queue, q, link);
 	pg_send_next(pg);
 	return 0;
@@ -503,13 +572,20 @@ int
 pg_query(struct pg *pg, const char *sql, int nparams, const char *const *params,
     pg_result_cb cb, void *arg)
 {
-	return enqueue(pg, sql, false, nparams, params, cb, arg);
+	return enqueue(pg, sql, false, false, nparams, params, cb, arg);
+}
+
+int
+pg_query_prepared(struct pg *pg, const char *sql, int nparams,
+    const char *const *params, pg_result_cb cb, void *arg)
+{
+	return enqueue(pg, sql, false, true, nparams, params, cb, arg);
 }
 
 int
 pg_query_simple(struct pg *pg, const char *sql, pg_result_cb cb, void *arg)
 {
-	return enqueue(pg, sql, true, 0, NULL, cb, arg);
+	return enqueue(pg, sql, true, false, 0, NULL, cb, arg);
 }
 
 bool

@@ -49,6 +49,12 @@ void pg_free(struct pg *pg);
  */
 int pg_query(struct pg *pg, const char *sql, int nparams,
     const char *const *params, pg_result_cb cb, void *arg) MUSTCHECK;
+/* The same, as a statement prepared once per connection (parsed and
+ * planned once, not per call): for the hot statements.  sql must have
+ * static storage duration, its address names the statement; at most 32
+ * such statements per connection (more go unnamed). */
+int pg_query_prepared(struct pg *pg, const char *sql, int nparams,
+    const char *const *params, pg_result_cb cb, void *arg) MUSTCHECK;
 int pg_query_simple(
     struct pg *pg, const char *sql, pg_result_cb cb, void *arg) MUSTCHECK;
 

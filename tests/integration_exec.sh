@@ -151,6 +151,29 @@ B=$(trigger rev2 -H "Idempotency-Key: k-rev2")
 [ -n "$A" ] && [ "$A" = "$B" ] && t_pass "same Idempotency-Key, same execution ($A)" ||
     t_fail "idempotent trigger gave $A and $B"
 wait_state "$A" succeeded 60 && t_pass "rev2 succeeded" || t_fail "rev2 did not succeed"
+# Six at once with one key: they share a trigger batch (one statement),
+# and exactly one creates the execution.
+{
+	for i in 1 2 3 4 5 6; do
+		echo 'url = "'"$URL/v1/pipelines/app/executions"'"'
+		echo 'request = "POST"'
+		echo 'data = "{\"revision\":\"rev2\",\"reason\":\"burst\"}"'
+		echo 'header = "Idempotency-Key: k-burst"'
+		echo 'header = "Authorization: Bearer deploy-token"'
+		echo 'header = "Content-Type: application/json"'
+		echo 'write-out = "%{http_code} "'
+		[ $i = 6 ] || echo 'next'
+	done
+} >"$T_DIR/burst.curl"
+burst=$(curl -s --parallel --parallel-immediate --parallel-max 6 -K "$T_DIR/burst.curl")
+ids=$(printf %s "$burst" | grep -o '"id":[0-9]*' | sort -u)
+n201=$(printf %s "$burst" | grep -o '}201 ' | grep -c .)
+n200=$(printf %s "$burst" | grep -o '}200 ' | grep -c .)
+[ "$(printf %s "$ids" | grep -c .)" = 1 ] && t_pass "six concurrent triggers with one key: one execution ($ids)" ||
+    t_fail "concurrent idempotent triggers gave: $ids"
+[ "$n201/$n200" = 1/5 ] && t_pass "one 201 and five 200 answers" || t_fail "$n201 answers 201 and $n200 answers 200"
+wait_state "${ids#\"id\":}" succeeded 60 && t_pass "the burst's execution succeeded" ||
+    t_fail "the burst's execution did not succeed"
 SHA2=$(sha256sum <<<"artifact of rev2" | cut -d' ' -f1)
 
 # --- 3. a failing target rolls its stage back --------------------------------
