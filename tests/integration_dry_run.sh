@@ -209,8 +209,16 @@ ls "$FLEET" | grep -E -- "-($D2|$D3|$D4|$D5)\$" >"$T_DIR/dry.ls"
 [ "$(sql "SELECT string_agg(target || '=' || execution, ',' ORDER BY target) FROM target_versions")" = "$TV" ] &&
     t_pass "target_versions unchanged by the dry run" || t_fail "target_versions: $(sql 'TABLE target_versions')"
 
+# --- 7. gantryctl trigger --dry-run ------------------------------------------
+out=$("$top_builddir/cli/gantryctl" trigger app --revision dry6 --dry-run --reason "ctl rehearsal" \
+    --server "$URL" --token deploy-token 2>&1)
+t_contains "gantryctl trigger --dry-run says so" "(dry run: no hook runs, no target changes)" "$out"
+D6=$(sed -n 's/^execution \([0-9]*\) triggered.*/\1/p' <<<"$out")
+[ "$(tree "$D6" | jq -r .dry_run)" = true ] && t_pass "gantryctl sent dry_run" || t_fail "dry6: $out"
+t_wait_state "$D6" succeeded 30 && t_pass "the gantryctl dry run succeeded" || t_fail "dry6 did not finish"
+
 t_http 200 "only dry runs" "${READ[@]}" "$URL/v1/executions?pipeline=app&dry_run=true"
-[ "$(jq -r '[.executions[].revision] | join(",")' <<<"$T_BODY")" = dry5,dry4,dry3,dry2,dry1 ] &&
+[ "$(jq -r '[.executions[].revision] | join(",")' <<<"$T_BODY")" = dry6,dry5,dry4,dry3,dry2,dry1 ] &&
     t_pass "?dry_run=true lists the dry runs" || t_fail "list: $(jq -c '[.executions[].revision]' <<<"$T_BODY")"
 t_http 200 "no dry runs" "${READ[@]}" "$URL/v1/executions?pipeline=app&dry_run=false"
 [ "$(jq -r '[.executions[].revision] | join(",")' <<<"$T_BODY")" = real1 ] &&
