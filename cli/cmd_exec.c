@@ -229,7 +229,10 @@ text_answer(
 		    json_integer_value(
 		        json_object_get(doc, "pipeline_version")));
 		run_put_clean(r->out, str_or(doc, "revision", "?"));
-		fprintf(r->out, ", state %s\n", state ? state : "?");
+		fprintf(r->out, ", state %s%s\n", state ? state : "?",
+		    json_is_true(json_object_get(doc, "dry_run"))
+		        ? " (dry run: no hook runs, no target changes)"
+		        : "");
 		return 0;
 	}
 	fprintf(r->out, "execution %" JSON_INTEGER_FORMAT ": %s accepted", id,
@@ -921,6 +924,11 @@ cmd_trigger(struct run *r, int nargs, char *const *args)
 			json_decref(body);
 			body = NULL;
 		}
+	}
+	if (body != NULL && o->dry_run &&
+	    json_object_set_new(body, "dry_run", json_true()) < 0) {
+		json_decref(body);
+		body = NULL;
 	}
 	if (body != NULL && o->reason != NULL &&
 	    json_object_set_new(body, "reason", json_string(o->reason)) < 0) {

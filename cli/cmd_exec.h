@@ -19,6 +19,7 @@ struct exec_opts {
 	const char *artifact_uri, *artifact_sha256, *artifact_signature;
 	const char *idempotency_key;
 	bool watch;
+	bool dry_run; /* trigger --dry-run */
 	const char
 	    *reason; /* trigger, abort, rollback, pause, resume, override,
 			       hold, unhold, alarm-state */

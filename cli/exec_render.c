@@ -648,6 +648,8 @@ exec_render_tree(
 	buf_addf(&b, "execution %" PRId64 "  %s v%" PRId64 "  revision %s",
 	    jint(tree, "id"), jstr_or(tree, "pipeline", "?"),
 	    jint(tree, "pipeline_version"), jstr_or(tree, "revision", "?"));
+	if (jbool(tree, "dry_run"))
+		buf_adds(&b, "  (dry run)");
 	if (end_line(&b, width, out) < 0)
 		return -1;
 	state_line(&b, tree, now_ms);
@@ -779,7 +781,8 @@ exec_render_event(const json_t *msg, int width, struct exec_lines *out)
 
 struct hrow {
 	char id[24], ver[24], rev[REVISION_COLS + 4], created[32], took[32];
-	const char *pipeline, *state, *reason;
+	char state[48]; /* "succeeded (dry run)" */
+	const char *pipeline, *reason;
 };
 
 int
@@ -808,7 +811,9 @@ exec_render_history(
 		snprintf(r->rev, sizeof(r->rev), "%.*s",
 		    (int)col_offset(rev, REVISION_COLS), rev);
 		r->pipeline = jstr_or(x, "pipeline", "?");
-		r->state = jstr_or(x, "state", "?");
+		snprintf(r->state, sizeof(r->state), "%s%s",
+		    jstr_or(x, "state", "?"),
+		    jbool(x, "dry_run") ? " (dry run)" : "");
 		r->reason = jstr_or(x, "reason", "");
 		if (created > 0)
 			fmt_time(created, r->created, sizeof(r->created));

@@ -80,6 +80,7 @@ usage(FILE *f)
 	    "[--artifact-signature SIG]]\n"
 	    "                      [--reason TEXT] [--idempotency-key KEY] "
 	    "[--watch]\n"
+	    "                      [--dry-run]\n"
 	    "       gantryctl status ID\n"
 	    "       gantryctl watch ID\n"
 	    "       gantryctl abort|rollback ID --reason TEXT\n"
@@ -172,6 +173,13 @@ usage(FILE *f)
 	    "starts\n"
 	    "                             nothing new\n"
 	    "      --watch                (trigger) then watch the execution\n"
+	    "      --dry-run              (trigger) rehearse: blockers, bakes "
+	    "and\n"
+	    "                             alarms as usual, but no build, "
+	    "deploy,\n"
+	    "                             rollback, test or notify hook runs "
+	    "and\n"
+	    "                             no target version is recorded\n"
 	    "      --attempt N            (logs) which attempt (default the "
 	    "latest)\n"
 	    "      --pipeline NAME        (history) only this pipeline\n"
@@ -657,6 +665,7 @@ static const struct option long_options[] = {
     {"reason", required_argument, NULL, 'R'},
     {"idempotency-key", required_argument, NULL, 'K'},
     {"watch", no_argument, NULL, 'w'},
+    {"dry-run", no_argument, NULL, 'D'},
     {"attempt", required_argument, NULL, 'n'},
     {"pipeline", required_argument, NULL, 'P'},
     {"state", required_argument, NULL, 'X'},
@@ -681,7 +690,7 @@ static const struct {
 	const char *cmd;
 	const char *allowed;
 } remote_options[] = {
-    {"trigger", "oSTrUHGRKw"},
+    {"trigger", "oSTrUHGRKwD"},
     {"status", "oST"},
     {"watch", "oST"},
     {"abort", "oSTR"},
@@ -783,6 +792,9 @@ parse_opts(int argc, char **argv, const char *allowed, struct opts *o)
 			break;
 		case 'w':
 			o->x.watch = true;
+			break;
+		case 'D':
+			o->x.dry_run = true;
 			break;
 		case 'n':
 			o->x.attempt = optarg;

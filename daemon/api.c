@@ -959,7 +959,7 @@ static void
 h_trigger(struct api_ctx *ctx, struct http_req *req)
 {
 	struct engine_trigger t;
-	json_t *body = body_object(req), *art;
+	json_t *body = body_object(req), *art, *dry;
 	char actor[96];
 	const char *idem = http_req_header(req, "Idempotency-Key");
 
@@ -975,6 +975,13 @@ h_trigger(struct api_ctx *ctx, struct http_req *req)
 		    "revision is required (the commit to deploy)", NULL);
 		goto out;
 	}
+	dry = json_object_get(body, "dry_run");
+	if (dry != NULL && !json_is_null(dry) && !json_is_boolean(dry)) {
+		http_reply_error(
+		    req, GANTRY_EINVAL, "dry_run must be true or false", NULL);
+		goto out;
+	}
+	t.dry_run = json_is_true(dry);
 	art = json_object_get(body, "artifact");
 	if (art != NULL && !json_is_null(art)) {
 		const char *sha = NULL;
@@ -1568,9 +1575,10 @@ h_executions(struct api_ctx *ctx, struct http_req *req)
 {
 	static const char sql[] =
 	    "WITH page AS (SELECT id, pipeline, pipeline_version, revision,"
-	    " state, reason, created_at, finished_at FROM executions"
+	    " state, reason, created_at, finished_at, dry_run FROM executions"
 	    " WHERE ($1::text IS NULL OR pipeline = $1)"
 	    " AND ($2::text IS NULL OR state = $2)"
+	    " AND ($5::boolean IS NULL OR dry_run = $5::boolean)"
 	    " AND ($3::bigint IS NULL OR id < $3::bigint)"
 	    " ORDER BY id DESC LIMIT $4::int)"
 	    " SELECT json_build_object('executions', coalesce(json_agg(page"
@@ -1579,18 +1587,26 @@ h_executions(struct api_ctx *ctx, struct http_req *req)
 	    " FROM page";
 	long long limit, cursor;
 	char lim[24], cur[24];
-	const char *params[4];
+	const char *params[5];
+	const char *dry = http_req_query(req, "dry_run");
 
 	if (query_int(req, "limit", 1, 1000, 50, &limit) < 0 ||
 	    query_int(req, "cursor", 1, INT64_MAX, 0, &cursor) < 0)
 		return;
+	if (dry != NULL && strcmp(dry, "true") != 0 &&
+	    strcmp(dry, "false") != 0) {
+		http_reply_error(
+		    req, GANTRY_EINVAL, "dry_run must be true or false", NULL);
+		return;
+	}
 	snprintf(lim, sizeof(lim), "%lld", limit);
 	snprintf(cur, sizeof(cur), "%lld", cursor);
 	params[0] = http_req_query(req, "pipeline");
 	params[1] = http_req_query(req, "state");
 	params[2] = cursor > 0 ? cur : NULL;
 	params[3] = lim;
-	db_json(ctx, req, sql, 4, params);
+	params[4] = dry;
+	db_json(ctx, req, sql, 5, params);
 }
 
 /* --- safeguards: alarms, blockers, overrides, holds ----------------------- */

@@ -79,6 +79,11 @@ struct eng_hook {
 	struct hook *h;
 	struct eng_exec *owner;
 	char *out_path; /* build: $GANTRY_OUT */
+	/* a dry run's step (h NULL, no process): its completion, due on
+	 * the next loop turn; killed before it; its stdout */
+	struct event *dry;
+	bool dry_killed;
+	char *dry_out;
 	struct eng_hook *next;
 };
 
@@ -162,6 +167,7 @@ static char *read_small(
 static void sched_soon(struct engine *e);
 static void wake_at(struct engine *e, int64_t when);
 static void run_intents(struct eng_exec *ee, struct exec_intents *in);
+static void hook_free(struct eng_hook *eh);
 static void apply(struct eng_exec *ee, const struct exec_event *ev);
 
 static int64_t
@@ -348,8 +354,14 @@ ee_free(struct eng_exec *ee)
 		ee->timers = t->next;
 		timer_free(t);
 	}
-	for (struct eng_hook *h = ee->hooks; h != NULL; h = h->next)
+	while (ee->hooks != NULL) {
+		struct eng_hook *h = ee->hooks;
+
+		ee->hooks = h->next;
 		h->owner = NULL; /* outcomes of dying hooks are dropped */
+		if (h->dry != NULL) /* no process: nothing will call back */
+			hook_free(h);
+	}
 	waiters_reply(ee->pend_waiters, 503, NULL);
 	waiters_reply(ee->fl_waiters, 503, NULL);
 	json_decref(ee->pend_events);
@@ -780,6 +792,8 @@ envvar(const char *k, const char *v)
 
 static void hook_done(struct hook *h, const struct hook_result *r, void *arg);
 static void hook_started(struct hook *h, pid_t pid, void *arg);
+static void dry_start(struct eng_exec *ee, struct eng_hook *eh,
+    const struct exec_intent *in, const char *path);
 
 /* Hash and store a built artifact: the file at path. */
 static int
@@ -890,6 +904,10 @@ run_hook(struct eng_exec *ee, const struct exec_intent *in)
 	eh->attempt = in->attempt;
 	eh->notify = notify;
 	eh->owner = ee;
+	if (ee->x->dry_run) {
+		dry_start(ee, eh, in, path);
+		return;
+	}
 	snprintf(
 	    attempt, sizeof(attempt), "%d", in->attempt > 0 ? in->attempt : 1);
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, ee->x->id);
@@ -944,6 +962,18 @@ run_hook(struct eng_exec *ee, const struct exec_intent *in)
 		log_err("hook.start_failed", "label=\"%s\"", label);
 }
 
+/* Free an eng_hook that is no longer (or never was) in its owner's list. */
+static void
+hook_free(struct eng_hook *eh)
+{
+	if (eh->dry != NULL)
+		event_free(eh->dry);
+	free(eh->dry_out);
+	free(eh->step);
+	free(eh->out_path);
+	free(eh);
+}
+
 static void
 hook_unlink(struct eng_hook *eh)
 {
@@ -957,6 +987,79 @@ hook_unlink(struct eng_hook *eh)
 			*pp = eh->next;
 			break;
 		}
+}
+
+/*
+ * A dry run's step spawns nothing: it finishes with exit status 0 on the
+ * next loop turn (never inside run_hook(), like a real hook), through
+ * hook_started() and hook_done() as a real one does, so its event, its
+ * output (saying what was not run) and the metrics take the same path.
+ * A build stores no artifact; a deploy fetches and checks none.
+ */
+static void
+dry_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct eng_hook *eh = arg;
+	struct hook_result r;
+	static const char killed[] = "dry run: killed before it finished\n";
+
+	memset(&r, 0, sizeof(r));
+	r.status = eh->dry_killed ? 128 + SIGTERM : 0;
+	r.killed = eh->dry_killed;
+	r.out = eh->dry_out;
+	r.out_len = strlen(eh->dry_out);
+	r.err = eh->dry_killed ? killed : "";
+	r.err_len = eh->dry_killed ? strlen(killed) : 0;
+	r.started_ms = r.finished_ms = now_ms();
+	hook_started(NULL, 0, eh);
+	hook_done(NULL, &r, eh);
+}
+
+static void
+dry_start(struct eng_exec *ee, struct eng_hook *eh,
+    const struct exec_intent *in, const char *path)
+{
+	static const struct timeval now = {0, 0};
+	const char *action = in->action ? in->action : "hook";
+	const char *note = "";
+	int rc;
+
+	if (strcmp(action, "deploy") == 0)
+		note = "; no artifact was fetched or verified";
+	else if (strcmp(action, "build") == 0)
+		note = "; nothing was built, no artifact stored";
+	if (in->target != NULL)
+		rc =
+		    asprintf(&eh->dry_out, "dry run: %s of %s not run (%s)%s\n",
+		        action, in->target, path, note);
+	else
+		rc = asprintf(&eh->dry_out,
+		    "dry run: %s of stage %s not run (%s)%s\n", action,
+		    in->stage ? in->stage : "-", path, note);
+	if (rc < 0)
+		eh->dry_out = NULL;
+	eh->dry = evtimer_new(ee->eng->d->base, dry_done, eh);
+	if (eh->step == NULL || eh->dry_out == NULL || eh->dry == NULL) {
+		log_err("hook.start_failed",
+		    "execution=%" PRId64 " step=%s dry_run=yes", ee->x->id,
+		    in->step ? in->step : "-");
+		hook_free(eh);
+		return;
+	}
+	eh->next = ee->hooks;
+	ee->hooks = eh;
+	evtimer_add(eh->dry, &now);
+}
+
+/* Kill a step: TERM then KILL its process group; a dry run's step ends
+ * as killed when its completion comes (this loop turn). */
+static void
+hook_kill(struct eng_hook *eh)
+{
+	if (eh->h != NULL)
+		hookrun_kill(eh->h);
+	else
+		eh->dry_killed = true;
 }
 
 static void
@@ -974,6 +1077,8 @@ hook_started(struct hook *h, pid_t pid, void *arg)
 		    (double)(now_ms() - eh->owner->alarm_observed) / 1000.0);
 		eh->owner->alarm_observed = 0;
 	}
+	if (pid <= 0)
+		return; /* a dry run's step: no process to find after a crash */
 	json_array_append_new(eh->owner->eng->pend_runs,
 	    json_pack("{s:I, s:s, s:i, s:i}", "execution",
 	        (json_int_t)eh->owner->x->id, "step", eh->step, "attempt",
@@ -1078,9 +1183,7 @@ hook_done(struct hook *h, const struct hook_result *r, void *arg)
 out:
 	free(uri);
 	free(sig);
-	free(eh->step);
-	free(eh->out_path);
-	free(eh);
+	hook_free(eh);
 }
 
 static struct eng_hook *
@@ -1359,13 +1462,15 @@ run_intents(struct eng_exec *ee, struct exec_intents *in)
 			run_hook(ee, it);
 			break;
 		case IN_NOTIFY:
+			if (ee->x->dry_run)
+				break; /* a rehearsal pages nobody */
 			run_hook(ee, it);
 			notify_webhook(ee, it);
 			break;
 		case IN_KILL_HOOK:
 			h = hook_find(ee, it->step);
-			if (h != NULL && h->h != NULL) {
-				hookrun_kill(h->h);
+			if (h != NULL && (h->h != NULL || h->dry != NULL)) {
+				hook_kill(h);
 			} else {
 				/* Not running here: it died with an earlier
 				 * gantryd (whose leftovers were killed before
@@ -1414,15 +1519,18 @@ run_intents(struct eng_exec *ee, struct exec_intents *in)
 
 /* --- scheduler ----------------------------------------------------------- */
 
-/* Another pipeline's execution holding a stage that shares a target. */
+/* Another pipeline's execution holding a stage that shares a target.
+ * A dry run touches no target: it never holds one, nor waits for one. */
 static struct eng_exec *
 target_holder(struct engine *e, const struct eng_exec *me,
     const struct exec_stage *st, const char **target)
 {
+	if (me->x->dry_run)
+		return NULL;
 	for (struct eng_exec *o = e->execs; o != NULL; o = o->next) {
 		const struct exec_stage *os;
 
-		if (o == me || o->held_stage < 0 ||
+		if (o == me || o->held_stage < 0 || o->x->dry_run ||
 		    strcmp(o->x->pipeline, me->x->pipeline) == 0)
 			continue;
 		os = &o->x->stages[o->held_stage];
@@ -2293,6 +2401,7 @@ struct trigger_job {
 	char *pipeline, *revision, *uri, *sha, *sig, *actor, *key, *reason;
 	int version;
 	bool alone; /* its batch was refused: retried in a batch of one */
+	bool dry_run;
 	engine_reply_cb cb;
 	void *arg;
 };
@@ -2409,6 +2518,8 @@ inserted(struct trigger_job *j, int64_t id, bool created)
 	    &(struct exec_def){j->def->p, j->def->stages, j->def->nstages},
 	    j->pipeline, j->version, j->revision, j->uri, j->sha, j->sig,
 	    now_ms());
+	if (x != NULL)
+		x->dry_run = j->dry_run;
 	ee = x ? ee_new(e, x, j->def) : NULL;
 	if (ee == NULL) {
 		exec_free(x);
@@ -2473,21 +2584,23 @@ static const char trigger_sql[] =
     "  nextval(pg_get_serial_sequence('executions', 'id')) AS id"
     " FROM json_to_recordset($1::json) AS j(i int, pipeline text,"
     "  version int, revision text, actor text, sha text, uri text,"
-    "  sig text, key text, reason text)),"
+    "  sig text, key text, reason text, dry_run boolean)),"
     " a AS (INSERT INTO artifacts (sha256, uri, signature)"
     " SELECT DISTINCT ON (sha) sha, uri, sig FROM j WHERE sha IS NOT NULL"
     " ORDER BY sha, i ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
     " ins AS (INSERT INTO executions (id, pipeline, pipeline_version,"
     "  revision, artifact_sha256, triggered_by, idempotency_key, reason,"
-    "  snapshot) OVERRIDING SYSTEM VALUE"
+    "  snapshot, dry_run) OVERRIDING SYSTEM VALUE"
     " SELECT id, pipeline, version, revision, sha, actor, key, reason,"
-    "  '{}'::jsonb FROM j, (SELECT count(*) FROM a) AS force_a ORDER BY i"
+    "  '{}'::jsonb, dry_run"
+    " FROM j, (SELECT count(*) FROM a) AS force_a ORDER BY i"
     " ON CONFLICT (pipeline, idempotency_key)"
     " WHERE idempotency_key IS NOT NULL DO NOTHING"
     " RETURNING id, pipeline, idempotency_key),"
     " au AS (INSERT INTO audit_log (actor, action, object, reason, data)"
     " SELECT j.actor, 'execution.trigger', j.pipeline, j.reason,"
-    "  jsonb_build_object('execution', j.id, 'revision', j.revision)"
+    "  jsonb_build_object('execution', j.id, 'revision', j.revision,"
+    "  'dry_run', j.dry_run)"
     " FROM j JOIN ins ON ins.id = j.id RETURNING 1)"
     " SELECT j.i, coalesce(mine.id, twin.id, old.id),"
     "  mine.id IS NOT NULL, (SELECT count(*) FROM au)"
@@ -2597,11 +2710,11 @@ trigger_flush(evutil_socket_t fd, short what, void *arg)
 		tail = &j->next;
 		json_array_append_new(rows,
 		    json_pack("{s:I, s:s, s:i, s:s, s:s, s:s?, s:s?, s:s?, "
-		              "s:s?, s:s?}",
+		              "s:s?, s:s?, s:b}",
 		        "i", (json_int_t)n, "pipeline", j->pipeline, "version",
 		        j->version, "revision", j->revision, "actor", j->actor,
 		        "sha", j->sha, "uri", j->uri, "sig", j->sig, "key",
-		        j->key, "reason", j->reason));
+		        j->key, "reason", j->reason, "dry_run", j->dry_run));
 		n++;
 		if (j->alone)
 			break;
@@ -2648,6 +2761,7 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 	j->cb = cb;
 	j->arg = arg;
 	j->version = version;
+	j->dry_run = t->dry_run;
 	j->pipeline = strdup(t->pipeline);
 	j->revision = strdup(t->revision);
 	j->uri = t->artifact_uri ? strdup(t->artifact_uri) : NULL;

@@ -41,6 +41,7 @@ struct engine_trigger {
 	const char *reason;
 	const char *actor;
 	const char *idempotency_key;
+	bool dry_run; /* rehearse: no hook spawned, no target version */
 };
 
 /* Create an execution of the pipeline's current version; replies 201 with

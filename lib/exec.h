@@ -160,6 +160,10 @@ struct exec {
 	char *reason; /* why it ended (or is rolling back) */
 	int64_t created_at, finished_at;
 	int notify_seq;
+	bool dry_run; /* a rehearsal: the daemon runs no deploy, rollback,
+			 build or test hook (each step finishes with exit 0
+			 at once) and records no target version; a build
+			 reports no artifact, and that is fine */
 };
 
 /* What an execution runs: the stored pipeline version, waves expanded. */
@@ -226,7 +230,8 @@ enum exec_intent_kind {
 	IN_CANCEL_TIMER, /* timer name */
 	IN_WAIT_STAGE, /* ask the daemon for EV_STAGE_MAY_START */
 	IN_SET_VERSION, /* record target's deployed version (with the
-			     transition, in the same transaction) */
+			     transition, in the same transaction); never
+			     for a dry run */
 	IN_NOTIFY, /* run the notify hook / webhooks: kind, reason */
 	IN_FINISHED, /* the execution reached a terminal state */
 };

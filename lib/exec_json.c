@@ -137,7 +137,7 @@ exec_to_json(const struct exec *x)
 	/* final_state: EXEC_QUEUED means none (no rollback was started) */
 	o = json_pack("{s:I, s:o, s:i, s:o, s:s, s:s, s:b, "
 	              "s:{s:o, s:o, s:o}, s:I, s:I, s:b, s:b, s:o, s:o, s:I, "
-	              "s:I, s:i, s:o, s:o, s:o, s:o}",
+	              "s:I, s:i, s:b, s:o, s:o, s:o, s:o}",
 	    "id", (json_int_t)x->id, "pipeline", str_or_null(x->pipeline),
 	    "pipeline_version", x->pipeline_version, "revision",
 	    str_or_null(x->revision), "state", exec_state_name(x->state),
@@ -152,10 +152,11 @@ exec_to_json(const struct exec *x)
 	        : json_string(exec_state_name(x->final_state)),
 	    "reason", str_or_null(x->reason), "created_at",
 	    (json_int_t)x->created_at, "finished_at",
-	    (json_int_t)x->finished_at, "notify_seq", x->notify_seq, "blockers",
-	    blockers_to_json(x->blockers, x->nblockers), "overrides",
-	    overrides_to_json(x->overrides, x->noverrides), "decisions",
-	    decisions_to_json(x->decisions, x->ndecisions), "stages", stages);
+	    (json_int_t)x->finished_at, "notify_seq", x->notify_seq, "dry_run",
+	    x->dry_run, "blockers", blockers_to_json(x->blockers, x->nblockers),
+	    "overrides", overrides_to_json(x->overrides, x->noverrides),
+	    "decisions", decisions_to_json(x->decisions, x->ndecisions),
+	    "stages", stages);
 	return o;
 }
 
@@ -650,6 +651,11 @@ exec_from_json(const json_t *j, struct gantry_error *err)
 		        &x->blockers[i], err) < 0)
 			goto fail;
 	}
+	/* "dry_run": absent in snapshots written before dry runs existed
+	 * (false) */
+	if (field(j, "dry_run") != NULL &&
+	    get_bool(&at, j, "dry_run", &x->dry_run) < 0)
+		goto fail;
 	if (overrides_from_json(&at, field(j, "overrides"), x) < 0 ||
 	    decisions_from_json(&at, field(j, "decisions"), x) < 0)
 		goto fail;

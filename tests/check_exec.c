@@ -101,6 +101,7 @@ struct version {
 struct sim {
 	struct exec *x;
 	const char *artifact; /* given at trigger, or NULL */
+	bool dry_run; /* hooks report no artifact; replay sets the flag */
 	int64_t now;
 	json_t *log; /* [{"at": ms, "event": {...}}] */
 	json_t *trace; /* ["run STEP ATTEMPT", "kill STEP", ...] */
@@ -543,7 +544,7 @@ sim_outcome(struct sim *s, const char *step, int attempt, int status)
 	    .attempt = attempt,
 	    .status = status < 0 ? 0 : status};
 
-	if (strcmp(step, "build") == 0 && status == 0) {
+	if (strcmp(step, "build") == 0 && status == 0 && !s->dry_run) {
 		ev.artifact_sha256 = "sha-new";
 		ev.artifact_uri = "s3://new";
 		ev.artifact_signature = "sig-new";
@@ -677,6 +678,9 @@ sim_replay(struct sim *s)
 	char *text = json_dumps(s->log, 0);
 	json_t *log = json_loads(text, 0, NULL);
 	struct exec *z;
+
+	ck_assert_ptr_nonnull(y);
+	y->dry_run = s->dry_run; /* set at trigger, beside exec_new */
 
 	ck_assert_ptr_nonnull(log);
 	free(text);
@@ -941,6 +945,83 @@ START_TEST(test_artifact_given)
 	ck_assert_int_eq(s.x->stages[0].state, SST_SKIPPED);
 	ck_assert_str_eq(world_version(&s, "b3"), "sha-given");
 	sim_replay(&s);
+	sim_free(&s);
+}
+END_TEST
+
+/* A dry run: the build reports no artifact and that is fine, every step
+ * runs through the machine, and no target version is ever recorded. */
+START_TEST(test_dry_run)
+{
+	struct sim s;
+
+	sim_init(&s, NULL);
+	s.dry_run = s.x->dry_run = true;
+	sim_drain(&s);
+	ck_assert_int_eq(s.x->state, EXEC_SUCCEEDED);
+	ck_assert_ptr_null(s.x->artifact_sha256);
+	ck_assert_int_eq(s.x->stages[0].state, SST_SUCCEEDED);
+	ck_assert_int_ge(traced(&s, "run beta:b3:deploy 1"), 0);
+	ck_assert_int_ge(traced(&s, "run prod:p4:deploy 1"), 0);
+	ck_assert_int_ge(traced(&s, "arm beta:bake"), 0);
+	for (size_t i = 0; i < json_array_size(s.trace); i++)
+		ck_assert_msg(
+		    strncmp(json_string_value(json_array_get(s.trace, i)),
+		        "set ", 4) != 0,
+		    "a dry run recorded a version: %s",
+		    json_string_value(json_array_get(s.trace, i)));
+	ck_assert_str_eq(world_version(&s, "a1"), "old-a1");
+	ck_assert_str_eq(target_of(s.x, "beta", "a1")->previous, "old-a1");
+	ck_assert_int_eq(target_of(s.x, "prod", "p4")->state, TST_DEPLOYED);
+	sim_replay(&s);
+	sim_free(&s);
+
+	/* rolled back on abort like any execution: still nothing recorded */
+	sim_init(&s, NULL);
+	s.dry_run = s.x->dry_run = true;
+	sim_until_running(&s, "beta:a2:deploy");
+	sim_request(&s, EV_ABORT);
+	sim_drain(&s);
+	ck_assert_int_eq(s.x->state, EXEC_ABORTED);
+	ck_assert_int_ge(traced(&s, "run beta:a1:rollback 1"), 0);
+	ck_assert_int_lt(traced(&s, "set a1 old-a1"), 0);
+	ck_assert_str_eq(world_version(&s, "a1"), "old-a1");
+	sim_replay(&s);
+	sim_free(&s);
+}
+END_TEST
+
+/* dry_run is in the snapshot; a snapshot written before dry runs existed
+ * (no key) reads as a real execution; a non-boolean is refused. */
+START_TEST(test_dry_run_json)
+{
+	struct sim s;
+	struct gantry_error err = {0};
+	struct exec *x;
+	json_t *j, *k;
+
+	sim_init(&s, NULL);
+	s.dry_run = s.x->dry_run = true;
+	sim_until_running(&s, "beta:a1:deploy");
+	j = exec_to_json(s.x);
+	ck_assert(json_is_true(json_object_get(j, "dry_run")));
+	x = exec_from_json(j, &err);
+	ck_assert_msg(x != NULL, "%s", err.msg);
+	ck_assert(x->dry_run);
+	k = exec_to_json(x);
+	ck_assert(json_equal(j, k));
+	json_decref(k);
+	exec_free(x);
+	json_object_del(j, "dry_run");
+	x = exec_from_json(j, &err);
+	ck_assert_msg(x != NULL, "%s", err.msg);
+	ck_assert(!x->dry_run);
+	exec_free(x);
+	json_object_set_new(j, "dry_run", json_string("yes"));
+	ck_assert_ptr_null(exec_from_json(j, &err));
+	ck_assert_int_eq(err.code, GANTRY_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "dry_run"));
+	json_decref(j);
 	sim_free(&s);
 }
 END_TEST
@@ -1886,8 +1967,8 @@ START_TEST(test_json_shape)
 	const char *keys[] = {"id", "pipeline", "pipeline_version", "revision",
 	    "state", "paused_from", "pause_requested", "artifact", "seq",
 	    "stage", "stage_started", "rolling_back_all", "final_state",
-	    "reason", "created_at", "finished_at", "notify_seq", "blockers",
-	    "overrides", "decisions", "stages"};
+	    "reason", "created_at", "finished_at", "notify_seq", "dry_run",
+	    "blockers", "overrides", "decisions", "stages"};
 	const char *key;
 	json_t *v;
 	size_t i = 0;
@@ -1954,7 +2035,8 @@ mutate_all(json_t *root, json_t *node)
 		struct exec *x;
 		/* keys snapshots written before them lack */
 		bool optional = strcmp(k, "overrides") == 0 ||
-		    strcmp(k, "decisions") == 0 || strcmp(k, "detail") == 0 ||
+		    strcmp(k, "dry_run") == 0 || strcmp(k, "decisions") == 0 ||
+		    strcmp(k, "detail") == 0 ||
 		    (node != root && strcmp(k, "id") == 0);
 
 		ck_assert_ptr_nonnull(k);
@@ -2147,6 +2229,8 @@ exec_suite(void)
 	tcase_add_test(tc, test_happy_path);
 	tcase_add_test(tc, test_hook_intents);
 	tcase_add_test(tc, test_artifact_given);
+	tcase_add_test(tc, test_dry_run);
+	tcase_add_test(tc, test_dry_run_json);
 	tcase_add_test(tc, test_blocked);
 	tcase_add_test(tc, test_deploy_failure);
 	tcase_add_test(tc, test_rollback_failure);

@@ -230,6 +230,13 @@ START_TEST(test_tree_done)
 	ck_assert_int_eq(exec_render_tree(t, NOW, 0, &l), 0);
 	check_lines(&l, want_done, NWANT(want_done));
 	exec_lines_clear(&l);
+	/* a dry run says so on its first line */
+	json_object_set_new(t, "dry_run", json_true());
+	ck_assert_int_eq(exec_render_tree(t, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, NWANT(want_done));
+	ck_assert_ptr_nonnull(strstr(l.v[0], want_done[0]));
+	ck_assert_ptr_nonnull(strstr(l.v[0], "  (dry run)"));
+	exec_lines_clear(&l);
 	json_decref(t);
 }
 END_TEST
@@ -385,6 +392,18 @@ START_TEST(test_history)
 	ck_assert_str_eq(l.v[2],
 	    " 9  orders-infra   11  ffe1          rolled_back  2025-11-29 "
 	    "13:13:20Z  1h56m");
+	exec_lines_clear(&l);
+	json_decref(list);
+
+	/* A dry run: its state says so. */
+	list = load("{\"executions\": [{\"id\": 13, \"pipeline\": \"a\","
+	            " \"pipeline_version\": 1, \"revision\": \"r\","
+	            " \"state\": \"succeeded\", \"dry_run\": true,"
+	            " \"created_at\": 1764522000000, \"finished_at\": 0}],"
+	            " \"next_cursor\": null}");
+	ck_assert_int_eq(exec_render_history(list, NOW, 0, &l), 0);
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_ptr_nonnull(strstr(l.v[1], "  succeeded (dry run)  "));
 	exec_lines_clear(&l);
 	json_decref(list);
 

@@ -161,14 +161,14 @@ wait_state "$A" succeeded 60 && t_pass "rev2 succeeded" || t_fail "rev2 did not 
 		echo 'header = "Idempotency-Key: k-burst"'
 		echo 'header = "Authorization: Bearer deploy-token"'
 		echo 'header = "Content-Type: application/json"'
-		echo 'write-out = "%{http_code} "'
+		echo 'write-out = "\\ncode=%{http_code}\\n"'
 		[ $i = 6 ] || echo 'next'
 	done
 } >"$T_DIR/burst.curl"
 burst=$(curl -s --parallel --parallel-immediate --parallel-max 6 -K "$T_DIR/burst.curl")
 ids=$(printf %s "$burst" | grep -o '"id":[0-9]*' | sort -u)
-n201=$(printf %s "$burst" | grep -o '}201 ' | grep -c .)
-n200=$(printf %s "$burst" | grep -o '}200 ' | grep -c .)
+n201=$(printf '%s\n' "$burst" | grep -c '^code=201$')
+n200=$(printf '%s\n' "$burst" | grep -c '^code=200$')
 [ "$(printf %s "$ids" | grep -c .)" = 1 ] && t_pass "six concurrent triggers with one key: one execution ($ids)" ||
     t_fail "concurrent idempotent triggers gave: $ids"
 [ "$n201/$n200" = 1/5 ] && t_pass "one 201 and five 200 answers" || t_fail "$n201 answers 201 and $n200 answers 200"
