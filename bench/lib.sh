@@ -203,14 +203,16 @@ b_machine_ticks() {
 # connections (curl --parallel, one process: forking one curl per request
 # would cost more CPU than gantryd on 2 cores).  OUT gets one HTTP status
 # per line; prints the number of 201s.  SECONDS (default 600) bounds the
-# whole batch.
+# whole batch.  B_TRIGGER_EXTRA: more JSON members for every body, with
+# their leading comma and escaped quotes (e.g. ',\"dry_run\":true').
 b_trigger_many() {
 	local list=$1 out=$2 par=$3 secs=${4:-600} cfg=$B_TMP/trigger.curl
+	local extra=${B_TRIGGER_EXTRA:-}
 	{
 		echo 'request = "POST"'
 		echo "header = \"Authorization: Bearer $B_TOKEN\""
 		echo 'header = "Content-Type: application/json"'
-		echo 'data = "{\"revision\":\"r1\",\"reason\":\"bench\"}"'
+		echo 'data = "{\"revision\":\"r1\",\"reason\":\"bench\"'"$extra"'}"'
 		# shellcheck disable=SC2028 # a literal \n: curl expands it
 		echo 'write-out = "%{http_code}\n"'
 		echo 'output = "/dev/null"'

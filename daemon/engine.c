@@ -149,6 +149,11 @@ struct engine {
 	 * the triggers of a loop turn share one statement (group commit). */
 	struct trigger_job *trig_head, **trig_tail, *trig_fl;
 	struct event *ev_trig;
+	/* Stage starts of one scheduler pass: their targets' versions are
+	 * read by one statement. */
+	json_t *start_rows;
+	int64_t *start_ids;
+	size_t nstart, capstart;
 	int64_t leftover_since; /* ms; 0 before the first TERM */
 	bool flushing;
 	bool resched; /* run the scheduler after the next commit */
@@ -1545,37 +1550,45 @@ target_holder(struct engine *e, const struct eng_exec *me,
 	return NULL;
 }
 
+/* An execution a callback looks up again by id (it may be gone). */
 struct start_job {
 	struct engine *e;
 	int64_t id;
 };
 
+struct start_batch {
+	struct engine *e;
+	size_t n;
+	int64_t ids[]; /* row i of the batch is execution ids[i] */
+};
+
+/* The versions of execution id's stage targets are known (n rows of
+ * name, version), or could not be read (ok == false). */
 static void
-versions_loaded(PGresult *res, const char *errmsg, void *arg)
+stage_versions(
+    struct engine *e, int64_t id, bool ok, PGresult *res, int row, int n)
 {
-	struct start_job *job = arg;
-	struct eng_exec *ee = exec_find(job->e, job->id);
+	struct eng_exec *ee = exec_find(e, id);
 	const char **names = NULL, **vers = NULL;
 	struct exec_event ev;
-	int n = 0;
 
-	free(job);
 	if (ee == NULL)
 		return;
 	ee->starting = false;
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (!ok) {
 		/* Try again when the database answers. */
 		ee->held_stage = -1;
 		ee->waiting = true;
 		sched_soon(ee->eng);
 		return;
 	}
-	n = PQntuples(res);
 	names = calloc((size_t)n + 1, sizeof(*names));
 	vers = calloc((size_t)n + 1, sizeof(*vers));
 	for (int i = 0; names && vers && i < n; i++) {
-		names[i] = PQgetvalue(res, i, 0);
-		vers[i] = PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1);
+		names[i] = PQgetvalue(res, row + i, 1);
+		vers[i] = PQgetisnull(res, row + i, 2)
+		    ? NULL
+		    : PQgetvalue(res, row + i, 2);
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = EV_STAGE_MAY_START;
@@ -1586,6 +1599,66 @@ versions_loaded(PGresult *res, const char *errmsg, void *arg)
 	apply(ee, &ev);
 	free(names);
 	free(vers);
+}
+
+static void
+versions_loaded(PGresult *res, const char *errmsg, void *arg)
+{
+	struct start_batch *b = arg;
+	bool ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+	int rows = ok ? PQntuples(res) : 0, r = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		int n = 0;
+
+		while (r + n < rows &&
+		    strtoull(PQgetvalue(res, r + n, 0), NULL, 10) == i)
+			n++;
+		stage_versions(b->e, b->ids[i], ok, res, r, n);
+		r += n;
+	}
+	free(b);
+}
+
+/* One statement for the stage starts of a scheduler pass: rows ordered
+ * by start, then by target as listed. */
+static void
+starts_send(struct engine *e)
+{
+	static const char sql[] =
+	    "SELECT r.i, t.name, v.version"
+	    " FROM json_to_recordset($1::json) AS r(i int, pipeline text,"
+	    "  targets text[])"
+	    " CROSS JOIN LATERAL unnest(r.targets) WITH ORDINALITY AS t(name, "
+	    "o)"
+	    " LEFT JOIN target_versions v"
+	    " ON v.pipeline = r.pipeline AND v.target = t.name"
+	    " ORDER BY r.i, t.o";
+	struct start_batch *b;
+	char *text;
+
+	if (e->nstart == 0)
+		return;
+	b = malloc(sizeof(*b) + e->nstart * sizeof(b->ids[0]));
+	text = json_dumps(e->start_rows, JSON_COMPACT);
+	json_array_clear(e->start_rows);
+	if (b == NULL) {
+		/* every start is retried by the next pass */
+		for (size_t i = 0; i < e->nstart; i++)
+			stage_versions(e, e->start_ids[i], false, NULL, 0, 0);
+		e->nstart = 0;
+		free(text);
+		return;
+	}
+	b->e = e;
+	b->n = e->nstart;
+	memcpy(b->ids, e->start_ids, e->nstart * sizeof(b->ids[0]));
+	e->nstart = 0;
+	if (text == NULL ||
+	    pg_query_prepared(e->d->pg, sql, 1, (const char *const *)&text,
+	        versions_loaded, b) < 0)
+		versions_loaded(NULL, "database unavailable", b);
+	free(text);
 }
 
 static bool
@@ -2026,40 +2099,33 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 		block_list(ee, &bl);
 		return;
 	}
-	/* Start: hold the slot and the targets, read their versions. */
+	/* Start: hold the slot and the targets; their versions are read
+	 * for the whole pass at once (starts_send). */
 	{
-		static const char sql[] =
-		    "SELECT t.name, v.version FROM unnest($2::text[]) AS "
-		    "t(name)"
-		    " LEFT JOIN target_versions v"
-		    " ON v.pipeline = $1 AND v.target = t.name";
-		struct start_job *job = calloc(1, sizeof(*job));
-		const char **names = calloc(xst->ntargets + 1, sizeof(*names));
-		const char *params[2];
-		char *lit = NULL;
+		json_t *targets = json_array();
 
-		for (size_t i = 0; names != NULL && i < xst->ntargets; i++)
-			names[i] = xst->targets[i].name;
-		if (names != NULL)
-			lit = pgtext_array(names, xst->ntargets);
-		free(names);
-		if (job == NULL || lit == NULL) {
-			free(job);
-			free(lit);
-			return;
+		for (size_t i = 0; targets != NULL && i < xst->ntargets; i++)
+			json_array_append_new(
+			    targets, json_string(xst->targets[i].name));
+		if (e->nstart == e->capstart) {
+			size_t cap = e->capstart ? 2 * e->capstart : 64;
+			int64_t *v = realloc(e->start_ids, cap * sizeof(*v));
+
+			if (v != NULL) {
+				e->start_ids = v;
+				e->capstart = cap;
+			}
 		}
-		job->e = e;
-		job->id = x->id;
-		params[0] = x->pipeline;
-		params[1] = lit;
+		if (targets == NULL || e->nstart == e->capstart ||
+		    json_array_append_new(e->start_rows,
+		        json_pack("{s:I, s:s, s:o}", "i", (json_int_t)e->nstart,
+		            "pipeline", x->pipeline, "targets", targets)) < 0)
+			return; /* out of memory: still waiting, next pass */
+		e->start_ids[e->nstart++] = x->id;
 		ee->held_stage = (int64_t)x->stage;
 		ee->starting = true;
 		ee->waiting = false;
 		slot->holder = ee;
-		if (pg_query(e->d->pg, sql, 2, params, versions_loaded, job) <
-		    0)
-			versions_loaded(NULL, "database unavailable", job);
-		free(lit);
 	}
 }
 
@@ -2120,6 +2186,7 @@ sched(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < k; i++)
 		if (order[i]->waiting && !order[i]->starting)
 			sched_one(e, order[i], &ix);
+	starts_send(e);
 	free(ix.v);
 	free(order);
 }
@@ -3245,6 +3312,7 @@ engine_new(struct gantryd *d)
 	    hookrun_new(d->base, (unsigned)d->cfg->max_hooks, ENGINE_CAPTURE);
 	e->ev_flush = event_new(d->base, -1, 0, flush, e);
 	e->ev_trig = event_new(d->base, -1, 0, trigger_flush, e);
+	e->start_rows = json_array();
 	e->trig_tail = &e->trig_head;
 	e->ev_sched = event_new(d->base, -1, 0, sched, e);
 	e->pend_runs = json_array();
@@ -3253,8 +3321,9 @@ engine_new(struct gantryd *d)
 	e->ev_leftover = evtimer_new(d->base, leftovers_poll, e);
 	e->ev_stuck = event_new(d->base, -1, EV_PERSIST, stuck_check, e);
 	if (e->state_dir == NULL || e->hr == NULL || e->ev_flush == NULL ||
-	    e->ev_trig == NULL || e->ev_sched == NULL || e->ev_wake == NULL ||
-	    e->ev_stuck == NULL || e->ev_leftover == NULL) {
+	    e->ev_trig == NULL || e->start_rows == NULL ||
+	    e->ev_sched == NULL || e->ev_wake == NULL || e->ev_stuck == NULL ||
+	    e->ev_leftover == NULL) {
 		engine_free(e);
 		return NULL;
 	}
@@ -3303,6 +3372,8 @@ engine_free(struct engine *e)
 		event_free(e->ev_flush);
 	if (e->ev_trig)
 		event_free(e->ev_trig);
+	json_decref(e->start_rows);
+	free(e->start_ids);
 	if (e->ev_sched)
 		event_free(e->ev_sched);
 	if (e->ev_wake)
