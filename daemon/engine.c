@@ -2469,6 +2469,9 @@ struct trigger_job {
 	int version;
 	bool alone; /* its batch was refused: retried in a batch of one */
 	bool dry_run;
+	/* The new execution (id 0 until its row exists): its first snapshot
+	 * and its "triggered" event (seq 1) are stored with the row. */
+	struct exec *x;
 	engine_reply_cb cb;
 	void *arg;
 };
@@ -2484,6 +2487,7 @@ trigger_job_free(struct trigger_job *j)
 	free(j->actor);
 	free(j->key);
 	free(j->reason);
+	exec_free(j->x);
 	free(j);
 }
 
@@ -2560,7 +2564,7 @@ inserted(struct trigger_job *j, int64_t id, bool created)
 	struct engine *e = j->e;
 	struct exec *x;
 	struct eng_exec *ee;
-	json_t *rec;
+	char why[512];
 
 	if (!created) {
 		/* A known Idempotency-Key: answer with that execution. */
@@ -2581,13 +2585,10 @@ inserted(struct trigger_job *j, int64_t id, bool created)
 			existing_loaded(NULL, "database unavailable", j);
 		return;
 	}
-	x = exec_new(id,
-	    &(struct exec_def){j->def->p, j->def->stages, j->def->nstages},
-	    j->pipeline, j->version, j->revision, j->uri, j->sha, j->sig,
-	    now_ms());
-	if (x != NULL)
-		x->dry_run = j->dry_run;
-	ee = x ? ee_new(e, x, j->def) : NULL;
+	x = j->x;
+	j->x = NULL;
+	x->id = id;
+	ee = ee_new(e, x, j->def);
 	if (ee == NULL) {
 		exec_free(x);
 		def_unref(e, j->def);
@@ -2595,51 +2596,34 @@ inserted(struct trigger_job *j, int64_t id, bool created)
 		trigger_job_free(j);
 		return;
 	}
-	/* exec_new counts as the "triggered" event, seq 1. */
-	rec = json_pack("{s:I, s:I, s:s, s:{s:s}}", "execution", (json_int_t)id,
-	    "seq", (json_int_t)x->seq, "kind", "triggered", "data", "kind",
-	    "triggered");
-	json_array_append_new(ee->pend_events, rec);
+	/* exec_new counts as the "triggered" event, seq 1: stored with the
+	 * row, committed by now. */
 	e->transitions++;
 	log_info("execution.triggered",
 	    "execution=%" PRId64 " pipeline=%s version=%d revision=%s", id,
 	    x->pipeline, x->pipeline_version, x->revision);
-	{
+	if (j->sha != NULL && j->def->p->signing_public_key != NULL &&
+	    verify_external(j->def, j->sha, j->sig, why, sizeof(why)) < 0) {
+		struct exec_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = EV_REJECTED;
+		ev.reason = why;
+		log_warn("execution.rejected",
+		    "execution=%" PRId64 " why=\"%s\"", id, why);
+		apply(ee, &ev);
+		wait_commit(ee, 201, j->cb, j->arg);
+	} else {
 		/* The machine asks for its first stage from exec_new's
 		 * state: the daemon asks on its behalf. */
 		struct exec_intent wait;
+		struct exec_intents in = {&wait, 1, 1};
 
 		memset(&wait, 0, sizeof(wait));
 		wait.kind = IN_WAIT_STAGE;
-		if (ee->pend_intents.n == ee->pend_intents.cap) {
-			size_t cap = ee->pend_intents.cap + 4;
-			struct exec_intent *v =
-			    realloc(ee->pend_intents.v, cap * sizeof(*v));
-
-			if (v != NULL) {
-				ee->pend_intents.v = v;
-				ee->pend_intents.cap = cap;
-			}
-		}
-		if (ee->pend_intents.n < ee->pend_intents.cap)
-			ee->pend_intents.v[ee->pend_intents.n++] = wait;
+		run_intents(ee, &in);
+		j->cb(201, exec_to_json(x), j->arg);
 	}
-	if (j->sha != NULL && j->def->p->signing_public_key != NULL) {
-		char why[512];
-
-		if (verify_external(j->def, j->sha, j->sig, why, sizeof(why)) <
-		    0) {
-			struct exec_event ev;
-
-			memset(&ev, 0, sizeof(ev));
-			ev.kind = EV_REJECTED;
-			ev.reason = why;
-			log_warn("execution.rejected",
-			    "execution=%" PRId64 " why=\"%s\"", id, why);
-			apply(ee, &ev);
-		}
-	}
-	wait_commit(ee, 201, j->cb, j->arg);
 	trigger_job_free(j);
 }
 
@@ -2651,19 +2635,23 @@ static const char trigger_sql[] =
     "  nextval(pg_get_serial_sequence('executions', 'id')) AS id"
     " FROM json_to_recordset($1::json) AS j(i int, pipeline text,"
     "  version int, revision text, actor text, sha text, uri text,"
-    "  sig text, key text, reason text, dry_run boolean)),"
+    "  sig text, key text, reason text, dry_run boolean, state text,"
+    "  snap jsonb)),"
     " a AS (INSERT INTO artifacts (sha256, uri, signature)"
     " SELECT DISTINCT ON (sha) sha, uri, sig FROM j WHERE sha IS NOT NULL"
     " ORDER BY sha, i ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
     " ins AS (INSERT INTO executions (id, pipeline, pipeline_version,"
     "  revision, artifact_sha256, triggered_by, idempotency_key, reason,"
-    "  snapshot, dry_run) OVERRIDING SYSTEM VALUE"
+    "  snapshot, dry_run, state, last_seq) OVERRIDING SYSTEM VALUE"
     " SELECT id, pipeline, version, revision, sha, actor, key, reason,"
-    "  '{}'::jsonb, dry_run"
+    "  jsonb_set(snap, '{id}', to_jsonb(id)), dry_run, state, 1"
     " FROM j, (SELECT count(*) FROM a) AS force_a ORDER BY i"
     " ON CONFLICT (pipeline, idempotency_key)"
     " WHERE idempotency_key IS NOT NULL DO NOTHING"
     " RETURNING id, pipeline, idempotency_key),"
+    " ev AS (INSERT INTO execution_events (execution, seq, kind, data)"
+    " SELECT id, 1, 'triggered', '{\"kind\":\"triggered\"}' FROM ins"
+    " RETURNING 1),"
     " au AS (INSERT INTO audit_log (actor, action, object, reason, data)"
     " SELECT j.actor, 'execution.trigger', j.pipeline, j.reason,"
     "  jsonb_build_object('execution', j.id, 'revision', j.revision,"
@@ -2777,11 +2765,13 @@ trigger_flush(evutil_socket_t fd, short what, void *arg)
 		tail = &j->next;
 		json_array_append_new(rows,
 		    json_pack("{s:I, s:s, s:i, s:s, s:s, s:s?, s:s?, s:s?, "
-		              "s:s?, s:s?, s:b}",
+		              "s:s?, s:s?, s:b, s:s, s:o}",
 		        "i", (json_int_t)n, "pipeline", j->pipeline, "version",
 		        j->version, "revision", j->revision, "actor", j->actor,
 		        "sha", j->sha, "uri", j->uri, "sig", j->sig, "key",
-		        j->key, "reason", j->reason, "dry_run", j->dry_run));
+		        j->key, "reason", j->reason, "dry_run", j->dry_run,
+		        "state", exec_state_name(j->x->state), "snap",
+		        exec_to_json(j->x)));
 		n++;
 		if (j->alone)
 			break;
@@ -2861,8 +2851,17 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 		trigger_job_free(j);
 		return;
 	}
-	if (j->pipeline == NULL || j->revision == NULL || j->actor == NULL ||
-	    (t->artifact_uri && j->uri == NULL) ||
+	j->x = j->pipeline != NULL && j->revision != NULL
+	    ? exec_new(0,
+	          &(struct exec_def){
+	              j->def->p, j->def->stages, j->def->nstages},
+	          j->pipeline, j->version, j->revision, j->uri, j->sha, j->sig,
+	          now_ms())
+	    : NULL;
+	if (j->x != NULL)
+		j->x->dry_run = j->dry_run;
+	if (j->x == NULL || j->pipeline == NULL || j->revision == NULL ||
+	    j->actor == NULL || (t->artifact_uri && j->uri == NULL) ||
 	    (t->artifact_sha256 && j->sha == NULL) ||
 	    (t->artifact_signature && j->sig == NULL) ||
 	    (t->idempotency_key && j->key == NULL) ||
