@@ -1534,6 +1534,9 @@ logs_done(PGresult *res, const char *errmsg, void *arg)
 			    "started_at", PQgetvalue(res, i, 5), "finished_at",
 			    PQgetvalue(res, i, 6));
 			json_object_set_new(cur, "truncated", json_false());
+			/* an empty stream is not stored */
+			json_object_set_new(cur, "stdout", json_string(""));
+			json_object_set_new(cur, "stderr", json_string(""));
 			json_array_append_new(attempts, cur);
 			last = attempt;
 		}

@@ -512,6 +512,7 @@ static const char flush_sql[] =
     "  attempt int, out text, err text, out_trunc boolean,"
     "  err_trunc boolean, status int, t0 bigint, t1 bigint)"
     " CROSS JOIN (VALUES ('stdout'), ('stderr')) AS s(stream)"
+    " WHERE s.stream = 'stdout' OR o.err <> ''" /* stdout has the status */
     " ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up),"
     " (SELECT count(*) FROM tv), (SELECT count(*) FROM hr),"

@@ -128,6 +128,9 @@ t_contains "event log starts with triggered" '"seq":1,"kind":"triggered"'
 t_contains "event log has hook outcomes" '"kind":"hook-finished"'
 t_http 200 "deploy log of a target" "${READ[@]}" "$URL/v1/executions/$ID1/logs/prod/wave-1:r1a1:deploy"
 t_contains "hook output kept" "deploy r1a1 to $SHA1"
+t_contains "the log names both streams" '"stderr":'
+n=$(psql -X -A -t -d "$PG_CONN" -c "SELECT count(*) FROM hook_outputs WHERE stream = 'stderr' AND length(content) = 0")
+[ "$n" = 0 ] && t_pass "no empty stderr row is stored" || t_fail "$n empty stderr rows stored"
 t_http 200 "list executions" "${READ[@]}" "$URL/v1/executions?pipeline=app"
 t_contains "list shows rev1" '"revision":"rev1"'
 n=$(grep -c . "$FLEET/deploy-runs")
