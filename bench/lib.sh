@@ -98,6 +98,8 @@ b_init() {
 	chmod 0711 "$B_TMP"
 	trap b_cleanup EXIT
 	trap 'exit 130' INT TERM
+	# set -e must never end a run without saying where
+	trap 'echo "$PROG: failed (status $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 }
 
 # b_start_pg: private PostgreSQL in $B_TMP/db; sets PG_CONN.
