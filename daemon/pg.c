@@ -2,10 +2,16 @@
  * pg.c - the asynchronous PostgreSQL connection (pg.h).
  *
  * States: IDLE -> CONNECTING -> SETUP (session settings) -> UP; any
- * failure -> BACKOFF -> CONNECTING.  Queries wait in a FIFO; the head is
- * the one in flight.  When the connection is lost every queued query's
- * callback runs with res == NULL, after the queue was detached, so a
- * callback may queue again (it then fails fast with GANTRY_EUNAVAIL).
+ * failure -> BACKOFF -> CONNECTING.  Queries wait in a FIFO (queue) and
+ * move to a second one (sent) when written to the server: up to
+ * PG_PIPELINE_MAX extended-protocol items in libpq pipeline mode, each
+ * followed by its own Sync, or one simple-protocol string alone with
+ * pipeline mode off.  An item is a query or the PREPARE of a named
+ * statement, queued just ahead of the statement's first use on the
+ * connection.  Results come back in send order and complete the head of
+ * sent.  When the connection is lost every query's callback runs with
+ * res == NULL, after both lists were detached, so a callback may queue
+ * again (it then fails fast with GANTRY_EUNAVAIL).
  */
 #include "pg.h"
 
@@ -16,10 +22,18 @@
 
 #include "log.h"
 
+/* configure.ac still accepts libpq 13, which has no pipeline mode. */
+#ifndef LIBPQ_HAS_PIPELINING
+#error "daemon/pg.c needs libpq >= 14 (pipeline mode)"
+#endif
+
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 10000
 #define PG_DEADLINE_MARGIN_MS 5000
 #define PG_PREP_MAX 32 /* named statements per connection */
+/* Items in flight at once: bounds the memory libpq holds for one
+ * connection and the work lost when it drops. */
+#define PG_PIPELINE_MAX 64
 
 enum pg_state { PG_IDLE, PG_BACKOFF, PG_CONNECTING, PG_SETUP, PG_UP };
 
@@ -29,7 +43,8 @@ struct pg_q {
 	char **params;
 	int nparams;
 	bool simple;
-	bool sent;
+	bool pipelined; /* sent in pipeline mode: completes at its Sync */
+	bool ended; /* pipelined: the NULL after its results was seen */
 	bool setup; /* session setup: failure drops the connection */
 	bool prepare; /* PREPARE of statement `stmt` (no callback) */
 	int stmt; /* >= 0: the named statement gN this runs or prepares */
@@ -54,7 +69,10 @@ struct pg {
 	int64_t backoff_ms;
 	unsigned long reconnects;
 	char last_error[256];
-	struct pg_qlist queue;
+	struct pg_qlist queue; /* not sent yet */
+	struct pg_qlist sent; /* in flight, oldest first */
+	int inflight; /* length of sent */
+	bool pipeline; /* the connection is in pipeline mode */
 	/* Statements prepared on this connection, by the address of their
 	 * static SQL text: prep[i] is named "gI".  Cleared on connect. */
 	const char *prep[PG_PREP_MAX];
@@ -63,7 +81,7 @@ struct pg {
 
 static void pg_connect_step(evutil_socket_t fd, short what, void *arg);
 static void pg_timer_cb(evutil_socket_t fd, short what, void *arg);
-static void pg_send_next(struct pg *pg);
+static void pg_send_more(struct pg *pg);
 
 static void
 set_error(struct pg *pg, const char *why)
@@ -103,7 +121,7 @@ q_free(struct pg_q *q)
 	free(q);
 }
 
-/* Detach the queue and fail every query on it. */
+/* Detach both lists and fail every query on them, oldest first. */
 static void
 fail_all(struct pg *pg, const char *why)
 {
@@ -111,7 +129,9 @@ fail_all(struct pg *pg, const char *why)
 	struct pg_q *q;
 
 	TAILQ_INIT(&failed);
+	TAILQ_CONCAT(&failed, &pg->sent, link);
 	TAILQ_CONCAT(&failed, &pg->queue, link);
+	pg->inflight = 0;
 	while ((q = TAILQ_FIRST(&failed)) != NULL) {
 		TAILQ_REMOVE(&failed, q, link);
 		if (q->cb != NULL)
@@ -133,6 +153,7 @@ close_conn(struct pg *pg)
 		PQfinish(pg->conn);
 		pg->conn = NULL;
 	}
+	pg->pipeline = false;
 	/* a new session knows no prepared statement */
 	memset(pg->prep, 0, sizeof(pg->prep));
 	pg->nprep = 0;
@@ -221,91 +242,140 @@ watch_connect(struct pg *pg, short what)
 		conn_lost(pg, "cannot watch the database socket");
 }
 
+/*
+ * The head of the in-flight list is complete: deliver its result.  Returns
+ * false when the connection is gone (a callback reset it, or session setup
+ * failed): the caller must stop touching the connection.
+ */
+static bool
+complete(struct pg *pg, struct pg_q *q)
+{
+	TAILQ_REMOVE(&pg->sent, q, link);
+	pg->inflight--;
+	/* The next item's deadline runs from now, when the server starts on
+	 * it (the one before it held the backend until now). */
+	if (pg->inflight > 0)
+		timer_arm(pg, pg->statement_timeout_ms + PG_DEADLINE_MARGIN_MS);
+	else
+		evtimer_del(pg->ev_timer);
+	if (q->prepare) {
+		if (q->res == NULL ||
+		    PQresultStatus(q->res) != PGRES_COMMAND_OK) {
+			char why[600];
+
+			/* The queries sent behind it fail with "does not
+			 * exist"; the next use prepares again (its PREPARE
+			 * goes behind them in the FIFO). */
+			pg->prep[q->stmt] = NULL;
+			log_warn("db.prepare_failed", "error=%s",
+			    log_quote(q->res ? PQresultErrorMessage(q->res)
+			                     : "no result",
+			        why, sizeof(why)));
+		}
+	} else if (q->cb != NULL) {
+		const char *em = NULL;
+
+		if (q->res == NULL)
+			em = "query returned no result";
+		else if (PQresultStatus(q->res) == PGRES_FATAL_ERROR)
+			em = PQresultErrorMessage(q->res);
+		q->cb(q->res, em, q->arg);
+	} else if (q->setup &&
+	    (q->res == NULL || PQresultStatus(q->res) != PGRES_COMMAND_OK)) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "session setup failed: %s",
+		    q->res ? PQresultErrorMessage(q->res) : "no result");
+		q_free(q);
+		conn_lost(pg, why);
+		return false;
+	} else if (q->res != NULL &&
+	    PQresultStatus(q->res) == PGRES_FATAL_ERROR) {
+		char why[600];
+
+		log_warn("db.query_failed", "error=%s",
+		    log_quote(PQresultErrorMessage(q->res), why, sizeof(why)));
+	}
+	q_free(q);
+	if (pg->conn == NULL)
+		return false; /* a callback reset the connection */
+	if (pg->state == PG_SETUP) {
+		pg->state = PG_UP;
+		pg->backoff_ms = PG_BACKOFF_MIN_MS;
+		log_info("db.up", "reconnects=%lu", pg->reconnects - 1);
+		if (pg->state_cb != NULL)
+			pg->state_cb(pg, true, NULL, pg->state_arg);
+		if (pg->conn == NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Results arrive in the order the items were sent.  In pipeline mode an
+ * item (query or PREPARE) yields its result, a NULL, then the
+ * PGRES_PIPELINE_SYNC of its own Sync (no NULL after that); it completes
+ * at its Sync.  Outside pipeline mode (a simple-protocol string) it
+ * completes at the NULL.  A NULL while the head has no result yet means
+ * nothing is ready: libpq reports an idle pipeline that way.  Everything
+ * libpq has already read is drained here, since no new read event fires
+ * for buffered results.
+ */
 static void
 pg_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pg *pg = arg;
 	struct pg_q *q;
+	PGnotify *n;
 
 	if (PQconsumeInput(pg->conn) == 0) {
 		conn_lost(pg, PQerrorMessage(pg->conn));
 		return;
 	}
 	while (!PQisBusy(pg->conn)) {
-		PGresult *r = PQgetResult(pg->conn);
+		PGresult *r;
 
-		q = TAILQ_FIRST(&pg->queue);
-		if (r == NULL) {
-			if (q == NULL || !q->sent)
-				break; /* idle: a notice or a notification */
-			/* The query is complete. */
-			TAILQ_REMOVE(&pg->queue, q, link);
-			evtimer_del(pg->ev_timer);
-			if (q->prepare) {
-				if (q->res == NULL ||
-				    PQresultStatus(q->res) !=
-				        PGRES_COMMAND_OK) {
-					char why[600];
-
-					/* the query behind it fails with "does
-					 * not exist"; the next use prepares
-					 * again */
-					pg->prep[q->stmt] = NULL;
-					log_warn("db.prepare_failed",
-					    "error=%s",
-					    log_quote(q->res
-					            ? PQresultErrorMessage(
-					                  q->res)
-					            : "no result",
-					        why, sizeof(why)));
-				}
-			} else if (q->cb != NULL) {
-				const char *em = NULL;
-
-				if (q->res == NULL)
-					em = "query returned no result";
-				else if (PQresultStatus(q->res) ==
-				    PGRES_FATAL_ERROR)
-					em = PQresultErrorMessage(q->res);
-				q->cb(q->res, em, q->arg);
-			} else if (q->setup &&
-			    (q->res == NULL ||
-			        PQresultStatus(q->res) != PGRES_COMMAND_OK)) {
-				char why[300];
-
-				snprintf(why, sizeof(why),
-				    "session setup failed: %s",
-				    q->res ? PQresultErrorMessage(q->res)
-				           : "no result");
-				q_free(q);
-				conn_lost(pg, why);
-				return;
-			} else if (q->res != NULL &&
-			    PQresultStatus(q->res) == PGRES_FATAL_ERROR) {
-				char why[600];
-
-				log_warn("db.query_failed", "error=%s",
-				    log_quote(PQresultErrorMessage(q->res), why,
-				        sizeof(why)));
-			}
-			q_free(q);
-			if (pg->state == PG_SETUP) {
-				pg->state = PG_UP;
-				pg->backoff_ms = PG_BACKOFF_MIN_MS;
-				log_info("db.up", "reconnects=%lu",
-				    pg->reconnects - 1);
-				if (pg->state_cb != NULL)
-					pg->state_cb(
-					    pg, true, NULL, pg->state_arg);
-				/* The callback may have freed nothing but may
-				 * have queued: fall through to send. */
-			}
-			if (pg->conn == NULL)
-				return;
-			pg_send_next(pg);
+		/* libpq dropped the socket while parsing (PQisBusy is then
+		 * false for good): never spin on it. */
+		if (PQstatus(pg->conn) == CONNECTION_BAD) {
+			conn_lost(pg, PQerrorMessage(pg->conn));
 			return;
 		}
-		if (q == NULL || !q->sent) {
+		r = PQgetResult(pg->conn);
+		q = TAILQ_FIRST(&pg->sent);
+		if (r == NULL) {
+			if (q == NULL)
+				break; /* idle: a notice or a notification */
+			if (q->pipelined) {
+				if (q->res == NULL || q->ended)
+					break; /* nothing ready yet */
+				q->ended = true; /* its Sync comes next */
+				continue;
+			}
+			if (!complete(pg, q))
+				return;
+			continue;
+		}
+		switch (PQresultStatus(r)) {
+		case PGRES_PIPELINE_SYNC:
+			PQclear(r);
+			if (q == NULL || !q->pipelined) {
+				conn_lost(pg, "unexpected pipeline sync");
+				return;
+			}
+			if (!complete(pg, q))
+				return;
+			continue;
+		case PGRES_PIPELINE_ABORTED:
+			/* Every item has its own Sync, so an error cannot
+			 * abort another one: we are out of step. */
+			PQclear(r);
+			conn_lost(pg, "pipeline aborted (out of step)");
+			return;
+		default:
+			break;
+		}
+		if (q == NULL) {
 			PQclear(r); /* not ours: nothing is in flight */
 			continue;
 		}
@@ -319,9 +389,11 @@ pg_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	/* Drop notifications for now: nothing LISTENs yet. */
-	PGnotify *n;
 	while ((n = PQnotifies(pg->conn)) != NULL)
 		PQfreemem(n);
+	/* A simple-protocol query may have waited for the pipeline to drain,
+	 * or a full pipeline made room. */
+	pg_send_more(pg);
 }
 
 static void
@@ -384,23 +456,21 @@ pg_connect_step(evutil_socket_t fd, short what, void *arg)
 	setup->stmt = -1;
 	TAILQ_INSERT_HEAD(&pg->queue, setup, link);
 	pg->state = PG_SETUP;
-	pg_send_next(pg);
+	pg_send_more(pg);
 }
 
-static void
-pg_send_next(struct pg *pg)
+/* Write one extended-protocol item into the pipeline, with its own Sync:
+ * it is then its own implicit transaction and its failure aborts no other
+ * item.  Returns libpq's 1 (ok) or 0. */
+static int
+send_pipelined(struct pg *pg, struct pg_q *q)
 {
-	struct pg_q *q = TAILQ_FIRST(&pg->queue);
 	char name[16] = "";
-	int ok, rc;
+	int ok;
 
-	if (q == NULL || q->sent || pg->conn == NULL)
-		return;
 	if (q->stmt >= 0)
 		snprintf(name, sizeof(name), "g%d", q->stmt);
-	if (q->simple)
-		ok = PQsendQuery(pg->conn, q->sql);
-	else if (q->prepare)
+	if (q->prepare)
 		ok = PQsendPrepare(pg->conn, name, q->sql, 0, NULL);
 	else if (q->stmt >= 0)
 		ok = PQsendQueryPrepared(pg->conn, name, q->nparams,
@@ -408,19 +478,68 @@ pg_send_next(struct pg *pg)
 	else
 		ok = PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL,
 		    (const char *const *)q->params, NULL, NULL, 0);
-	if (!ok) {
-		conn_lost(pg, PQerrorMessage(pg->conn));
-		return;
+	/* libpq 15's PQpipelineSync also flushes what it can. */
+	return ok && PQpipelineSync(pg->conn);
+}
+
+/*
+ * Send queued items, in FIFO order, while the pipeline has room.  A
+ * simple-protocol string (several statements) is not allowed in pipeline
+ * mode: it waits until nothing is in flight, runs with pipeline mode off
+ * and alone; the items behind it wait for it.
+ */
+static void
+pg_send_more(struct pg *pg)
+{
+	struct pg_q *q;
+	bool sent = false;
+	int ok, rc;
+
+	while (pg->conn != NULL && (q = TAILQ_FIRST(&pg->queue)) != NULL) {
+		if (q->simple) {
+			if (pg->inflight > 0)
+				break;
+			if (pg->pipeline) {
+				if (PQexitPipelineMode(pg->conn) != 1) {
+					conn_lost(pg, PQerrorMessage(pg->conn));
+					return;
+				}
+				pg->pipeline = false;
+			}
+			ok = PQsendQuery(pg->conn, q->sql);
+		} else {
+			if (!pg->pipeline) {
+				if (pg->inflight > 0)
+					break; /* a simple-protocol query runs */
+				if (PQenterPipelineMode(pg->conn) != 1) {
+					conn_lost(pg, PQerrorMessage(pg->conn));
+					return;
+				}
+				pg->pipeline = true;
+			}
+			if (pg->inflight >= PG_PIPELINE_MAX)
+				break;
+			q->pipelined = true;
+			ok = send_pipelined(pg, q);
+		}
+		if (!ok) {
+			conn_lost(pg, PQerrorMessage(pg->conn));
+			return;
+		}
+		TAILQ_REMOVE(&pg->queue, q, link);
+		TAILQ_INSERT_TAIL(&pg->sent, q, link);
+		if (pg->inflight++ == 0)
+			timer_arm(pg,
+			    pg->statement_timeout_ms + PG_DEADLINE_MARGIN_MS);
+		sent = true;
 	}
-	q->sent = true;
+	if (!sent)
+		return;
 	rc = PQflush(pg->conn);
-	if (rc < 0) {
+	if (rc < 0)
 		conn_lost(pg, PQerrorMessage(pg->conn));
-		return;
-	}
-	if (rc == 1)
+	else if (rc == 1)
 		event_add(pg->ev_write, NULL);
-	timer_arm(pg, pg->statement_timeout_ms + PG_DEADLINE_MARGIN_MS);
 }
 
 static void
@@ -463,6 +582,7 @@ pg_new(struct event_base *base, const char *conninfo,
 	pg->ev_timer = evtimer_new(base, pg_timer_cb, pg);
 	pg->ev_write = event_new(base, -1, 0, NULL, NULL);
 	TAILQ_INIT(&pg->queue);
+	TAILQ_INIT(&pg->sent);
 	snprintf(pg->last_error, sizeof(pg->last_error), "not connected yet");
 	if (pg->conninfo == NULL || pg->ev_timer == NULL ||
 	    pg->ev_write == NULL) {
@@ -564,7 +684,7 @@ enqueue(struct pg *pg, const char *sql, bool simple, bool named, int nparams,
 	if (named)
 		q->stmt = stmt_of(pg, sql);
 	TAILQ_INSERT_TAIL(&pg->queue, q, link);
-	pg_send_next(pg);
+	pg_send_more(pg);
 	return 0;
 }
 

@@ -2,10 +2,24 @@
  * pg.h - one asynchronous PostgreSQL connection owned by the loop.
  *
  * Non-blocking connect (PQconnectStartParams + PQconnectPoll, with our own
- * connect timer since libpq ignores connect_timeout there), queries sent
- * one at a time from a FIFO with a client-side deadline, automatic
+ * connect timer since libpq ignores connect_timeout there), automatic
  * reconnect with exponential backoff (100 ms doubling to 10 s).  No call
  * here ever blocks the loop.
+ *
+ * Queries run in the order they were queued and their callbacks run in
+ * that same order, exactly once each.  Extended-protocol queries
+ * (pg_query, pg_query_prepared, and the PREPARE the latter queues ahead of
+ * a statement's first use on a connection) are pipelined (libpq pipeline
+ * mode): up to 64 are in flight at once, each followed by its own Sync, so
+ * each is still its own implicit transaction and one failing affects no
+ * other.  A simple-protocol string (pg_query_simple) waits until nothing
+ * is in flight, runs alone with pipeline mode off, and the queries queued
+ * behind it wait until it is done.
+ *
+ * Each query in flight has a client-side deadline (statement_timeout plus
+ * a margin) counted from when the server starts on it, i.e. when the query
+ * before it completed.  When it passes, the connection is reset: every
+ * query in flight or queued then gets res == NULL and an errmsg.
  */
 #ifndef GANTRYD_PG_H
 #define GANTRYD_PG_H
@@ -52,7 +66,10 @@ int pg_query(struct pg *pg, const char *sql, int nparams,
 /* The same, as a statement prepared once per connection (parsed and
  * planned once, not per call): for the hot statements.  sql must have
  * static storage duration, its address names the statement; at most 32
- * such statements per connection (more go unnamed). */
+ * such statements per connection (more go unnamed).  When the PREPARE
+ * fails (bad SQL), the queries already queued on it fail in the server
+ * ("prepared statement ... does not exist") and the first call after the
+ * failure was seen prepares again. */
 int pg_query_prepared(struct pg *pg, const char *sql, int nparams,
     const char *const *params, pg_result_cb cb, void *arg) MUSTCHECK;
 int pg_query_simple(
