@@ -1356,10 +1356,19 @@ static void
 timer_arm(struct eng_exec *ee, const char *name, int64_t deadline)
 {
 	struct eng_timer *t;
-	/* +1 ms: libevent may wake a little early, and the machine re-arms
-	 * a timer that fires before its deadline. */
-	int64_t wait = deadline - now_ms() + 1;
 	struct timeval tv;
+	int64_t wait;
+
+	/* libevent counts the timeout from the loop's cached clock, which
+	 * lags the real one by however long this turn has run so far (a big
+	 * batch: many ms), so count from that same cached time: a timer
+	 * that woke before its deadline would be re-armed, one more event.
+	 * +1 ms for rounding. */
+	if (event_base_gettimeofday_cached(ee->eng->d->base, &tv) < 0)
+		wait = deadline - now_ms() + 1;
+	else
+		wait = deadline -
+		    ((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000) + 1;
 
 	timer_cancel(ee, name);
 	t = calloc(1, sizeof(*t));

@@ -463,7 +463,19 @@ main(int argc, char **argv)
 	if (!foreground && !d.migrate_only && detach() < 0)
 		fatal("daemon.detach", "error=\"%s\"", strerror(errno));
 
-	d.base = event_base_new();
+	{
+		/* Precise timers: with the default coarse monotonic clock
+		 * (~4 ms steps) a bake's timer wakes early and the machine
+		 * must re-arm it, one more transition each time. */
+		struct event_config *ec = event_config_new();
+
+		if (ec != NULL)
+			event_config_set_flag(
+			    ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+		d.base = ec != NULL ? event_base_new_with_config(ec) : NULL;
+		if (ec != NULL)
+			event_config_free(ec);
+	}
 	d.metrics = metrics_new();
 	if (d.base == NULL || d.metrics == NULL || api_metrics_init(&d) < 0)
 		fatal("daemon.init", "error=\"out of memory\"");

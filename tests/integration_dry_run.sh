@@ -114,7 +114,8 @@ n=$(sql "SELECT count(*) FROM execution_events WHERE execution = $D1 AND kind = 
 # build, 2 deploys, tests
 [ "$n" = 4 ] && t_pass "every step is a stored transition ($n hook-finished)" || t_fail "$n hook-finished events"
 n=$(sql "SELECT count(*) FROM execution_events WHERE execution = $D1 AND kind = 'timer-fired'")
-[ "$n" = 2 ] && t_pass "both bakes ran as timers" || t_fail "$n timer-fired events"
+[ "$n" = 2 ] && t_pass "both bakes ran as timers" ||
+    t_fail "$n timer-fired events: $(sql "SELECT string_agg(seq || ' ' || kind || ' ' || data::text, E'\n' ORDER BY seq) FROM execution_events WHERE execution = $D1")"
 n=$(sql "SELECT count(*) FROM hook_runs WHERE execution = $D1")
 [ "$n" = 0 ] && t_pass "no hook_runs row (no process)" || t_fail "$n hook_runs rows"
 t_http 200 "deploy log of a dry step" "${READ[@]}" "$URL/v1/executions/$D1/logs/web:w1:deploy"
