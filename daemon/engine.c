@@ -40,7 +40,6 @@
 #include "httpc.h"
 #include "log.h"
 #include "pg.h"
-#include "pgtext.h"
 #include "pipeline_set.h"
 #include "pipelines.h"
 #include "sign.h"
@@ -2130,7 +2129,11 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 				e->capstart = cap;
 			}
 		}
-		if (targets == NULL || e->nstart == e->capstart ||
+		if (targets != NULL && e->nstart == e->capstart) {
+			json_decref(targets);
+			targets = NULL;
+		}
+		if (targets == NULL ||
 		    json_array_append_new(e->start_rows,
 		        json_pack("{s:I, s:s, s:o}", "i", (json_int_t)e->nstart,
 		            "pipeline", x->pipeline, "targets", targets)) < 0)
@@ -2482,7 +2485,6 @@ struct trigger_job {
 	char *pipeline, *revision, *uri, *sha, *sig, *actor, *key, *reason;
 	int version;
 	bool alone; /* its batch was refused: retried in a batch of one */
-	bool dry_run;
 	/* The new execution (id 0 until its row exists): its first snapshot
 	 * and its "triggered" event (seq 1) are stored with the row. */
 	struct exec *x;
@@ -2694,10 +2696,8 @@ trigger_done(PGresult *res, const char *errmsg, void *arg)
 	e->trig_fl = NULL;
 	for (j = batch; j != NULL; j = j->next)
 		n++;
-	if (ok && (size_t)PQntuples(res) != n) {
-		ok = false;
-		errmsg = "the batch returned a row count that does not match";
-	}
+	/* Only a refused statement is retried: one that committed is never
+	 * sent again (a job its rows do not name fails below). */
 	if (!ok && res != NULL && n > 1) {
 		/* A statement the server refused: one bad row must not fail
 		 * its neighbours.  Retry each alone, in order, ahead of the
@@ -2784,7 +2784,7 @@ trigger_flush(evutil_socket_t fd, short what, void *arg)
 		        "i", (json_int_t)n, "pipeline", j->pipeline, "version",
 		        j->version, "revision", j->revision, "actor", j->actor,
 		        "sha", j->sha, "uri", j->uri, "sig", j->sig, "key",
-		        j->key, "reason", j->reason, "dry_run", j->dry_run,
+		        j->key, "reason", j->reason, "dry_run", j->x->dry_run,
 		        "state", exec_state_name(j->x->state), "snap",
 		        exec_to_json(j->x)));
 		n++;
@@ -2833,7 +2833,6 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 	j->cb = cb;
 	j->arg = arg;
 	j->version = version;
-	j->dry_run = t->dry_run;
 	j->pipeline = strdup(t->pipeline);
 	j->revision = strdup(t->revision);
 	j->uri = t->artifact_uri ? strdup(t->artifact_uri) : NULL;
@@ -2874,7 +2873,7 @@ engine_trigger(struct engine *e, const struct engine_trigger *t,
 	          now_ms())
 	    : NULL;
 	if (j->x != NULL)
-		j->x->dry_run = j->dry_run;
+		j->x->dry_run = t->dry_run;
 	if (j->x == NULL || j->pipeline == NULL || j->revision == NULL ||
 	    j->actor == NULL || (t->artifact_uri && j->uri == NULL) ||
 	    (t->artifact_sha256 && j->sha == NULL) ||
