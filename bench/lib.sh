@@ -63,6 +63,8 @@ b_cleanup() {
 	b_stop_pid "$NGINX_PID"
 	NGINX_PID=""
 	if [ -n "$B_PG_STARTED" ]; then
+		[ "${BENCH_KEEP:-0}" = 1 ] &&
+		    cp "$B_TMP/db/pg/postgres.log" "$B_TMP/" 2>/dev/null
 		"$B_PGSCRIPT" destroy "$B_TMP/db" >/dev/null 2>&1 || true
 		B_PG_STARTED=""
 	fi
