@@ -100,7 +100,9 @@ b_init() {
 	chmod 0711 "$B_TMP"
 	trap b_cleanup EXIT
 	trap 'exit 130' INT TERM
-	# set -e must never end a run without saying where
+	# set -e must never end a run without saying where (errtrace: in
+	# functions too)
+	set -E
 	trap 'echo "$PROG: failed (status $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 }
 
@@ -140,8 +142,8 @@ b_start_gantryd() {
 	"$GANTRYD" --config "$conf" --foreground >>"$B_TMP/gantryd.log" 2>&1 &
 	GANTRYD_PID=$!
 	for i in $(seq 300); do
-		port=$(sed -n 's/.*event=http.listen addr=[^ ]* port=\([0-9]*\).*/\1/p' \
-		    "$B_TMP/gantryd.log" | head -n1)
+		port=$(sed -n 's/.*event=http.listen addr=[^ ]* port=\([0-9]*\).*/\1/p;T;q' \
+		    "$B_TMP/gantryd.log")
 		[ -n "$port" ] && break
 		kill -0 "$GANTRYD_PID" 2>/dev/null || break
 		sleep 0.1
@@ -174,7 +176,9 @@ b_wait_pipelines() {
 
 # b_metric NAME: the value of an unlabelled metric (empty if absent).
 b_metric() {
-	curl -s --max-time 30 "$URL/metrics" | awk -v m="$1" '$1 == m { print $2; exit }'
+	# awk reads to the end: leaving early would close the pipe under
+	# curl, which then fails (status 23) and pipefail ends the run
+	curl -s --max-time 30 "$URL/metrics" | awk -v m="$1" '$1 == m && !done { print $2; done = 1 }'
 }
 
 # b_rss_kb PID: VmRSS in kB.

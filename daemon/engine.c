@@ -38,6 +38,7 @@
 #include "holds.h"
 #include "hookrun.h"
 #include "httpc.h"
+#include "jsonw.h"
 #include "log.h"
 #include "pg.h"
 #include "pipeline_set.h"
@@ -102,12 +103,15 @@ struct eng_exec {
 	struct exec *x;
 	struct eng_def *def;
 	struct exec_def xdef;
-	json_t *pend_events; /* [{execution, seq, kind, data}] */
+	/* rows {execution, seq, kind, data} as JSON text, comma-separated
+	 * (jsonw.h): written once, sent as they are */
+	struct buf pend_events;
 	json_t *pend_versions; /* [{pipeline, target, version, execution}] */
 	struct exec_intents pend_intents;
 	struct eng_waiter *pend_waiters;
 	/* the batch in flight */
-	json_t *fl_events, *fl_versions;
+	struct buf fl_events;
+	json_t *fl_versions;
 	struct exec_intents fl_intents;
 	struct eng_waiter *fl_waiters;
 	bool in_flight;
@@ -298,7 +302,6 @@ ee_new(struct engine *e, struct exec *x, struct eng_def *def)
 	ee->xdef.p = def->p;
 	ee->xdef.stages = def->stages;
 	ee->xdef.nstages = def->nstages;
-	ee->pend_events = json_array();
 	ee->pend_versions = json_array();
 	ee->held_stage = -1;
 	ee->next = e->execs;
@@ -370,9 +373,9 @@ ee_free(struct eng_exec *ee)
 	}
 	waiters_reply(ee->pend_waiters, 503, NULL);
 	waiters_reply(ee->fl_waiters, 503, NULL);
-	json_decref(ee->pend_events);
+	buf_free(&ee->pend_events);
 	json_decref(ee->pend_versions);
-	json_decref(ee->fl_events);
+	buf_free(&ee->fl_events);
 	json_decref(ee->fl_versions);
 	exec_intents_clear(&ee->pend_intents);
 	exec_intents_clear(&ee->fl_intents);
@@ -416,7 +419,8 @@ apply_status(
     struct eng_exec *ee, const struct exec_event *ev, struct gantry_error *err)
 {
 	struct exec_intents out = {0};
-	json_t *rec;
+	struct buf *rows = &ee->pend_events;
+	size_t len = rows->len;
 
 	if (ee->broken)
 		return gantry_error_set(err, GANTRY_EUNAVAIL,
@@ -429,10 +433,28 @@ apply_status(
 	}
 	free(ee->tree_text);
 	ee->tree_text = NULL;
-	rec = json_pack("{s:I, s:I, s:s, s:o}", "execution",
-	    (json_int_t)ee->x->id, "seq", (json_int_t)ee->x->seq, "kind",
-	    exec_event_name(ev->kind), "data", exec_event_to_json(ev));
-	json_array_append_new(ee->pend_events, rec);
+	jw_open(rows, '{');
+	jw_key(rows, "execution");
+	jw_int(rows, ee->x->id);
+	jw_key(rows, "seq");
+	jw_int(rows, ee->x->seq);
+	jw_key(rows, "kind");
+	jw_str(rows, exec_event_name(ev->kind));
+	jw_key(rows, "data");
+	if (!exec_event_write(rows, ev) || buf_failed(rows)) {
+		/* The machine moved but its event cannot be stored: stop
+		 * this execution rather than lose a step. */
+		rows->len = len;
+		rows->oom = rows->toobig = false;
+		if (rows->s != NULL)
+			rows->s[len] = '\0';
+		ee->broken = true;
+		log_err("engine.execution_stopped",
+		    "execution=%" PRId64 " error=\"event %s cannot be "
+		    "encoded\"",
+		    ee->x->id, exec_event_name(ev->kind));
+	} else
+		jw_close(rows, '}');
 	for (size_t i = 0; i < out.n; i++) {
 		const struct exec_intent *in = &out.v[i];
 
@@ -550,20 +572,41 @@ versions_dedupe(json_t *all)
 	}
 }
 
+/* Watchers of ee get its committed event rows (the text of
+ * ee->fl_events, parsed only when someone watches) and its tree. */
 static void
-notify_watchers(struct engine *e, struct eng_exec *ee, const json_t *events)
+notify_watchers(struct engine *e, struct eng_exec *ee)
 {
 	struct engine_watch *w, *next;
-	json_t *tree = NULL;
+	json_t *tree = NULL, *events = NULL;
 
 	for (w = e->watches; w != NULL; w = next) {
 		next = w->next; /* a callback may unwatch itself */
 		if (w->id != ee->x->id)
 			continue;
-		if (tree == NULL)
+		if (tree == NULL) {
+			struct buf b = {0};
+
+			jw_open(&b, '[');
+			jw_raw(&b, ee->fl_events.s ? ee->fl_events.s : "",
+			    ee->fl_events.len);
+			jw_close(&b, ']');
+			events = buf_failed(&b)
+			    ? NULL
+			    : json_loadb(b.s, b.len, 0, NULL);
+			buf_free(&b);
 			tree = exec_to_json(ee->x);
+			if (events == NULL || tree == NULL) {
+				log_err("engine.watch_failed",
+				    "execution=%" PRId64 " error=\"out of "
+				    "memory\"",
+				    ee->x->id);
+				break;
+			}
+		}
 		w->cb(events, tree, exec_is_terminal(ee->x->state), w->arg);
 	}
+	json_decref(events);
 	json_decref(tree);
 }
 
@@ -613,13 +656,19 @@ batch_requeue(struct eng_exec *ee, bool refused, const char *errmsg)
 {
 	struct eng_waiter *w;
 
-	json_array_extend(ee->fl_events, ee->pend_events);
-	json_decref(ee->pend_events);
+	if (ee->pend_events.len > 0)
+		jw_raw(&ee->fl_events, ee->pend_events.s, ee->pend_events.len);
+	buf_free(&ee->pend_events);
 	ee->pend_events = ee->fl_events;
+	memset(&ee->fl_events, 0, sizeof(ee->fl_events));
+	if (buf_failed(&ee->pend_events) && !refused) {
+		refused = true; /* out of memory: do not send half of it */
+		errmsg = "out of memory putting a batch back";
+	}
 	json_array_extend(ee->fl_versions, ee->pend_versions);
 	json_decref(ee->pend_versions);
 	ee->pend_versions = ee->fl_versions;
-	ee->fl_events = ee->fl_versions = NULL;
+	ee->fl_versions = NULL;
 	(void)intents_append(&ee->fl_intents, &ee->pend_intents);
 	exec_intents_clear(&ee->pend_intents);
 	ee->pend_intents = ee->fl_intents;
@@ -682,10 +731,10 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 			batch_requeue(ee, refused, errmsg);
 			continue;
 		}
-		notify_watchers(e, ee, ee->fl_events);
-		json_decref(ee->fl_events);
+		notify_watchers(e, ee);
+		buf_free(&ee->fl_events);
 		json_decref(ee->fl_versions);
-		ee->fl_events = ee->fl_versions = NULL;
+		ee->fl_versions = NULL;
 		in = ee->fl_intents;
 		memset(&ee->fl_intents, 0, sizeof(ee->fl_intents));
 		w = ee->fl_waiters;
@@ -700,9 +749,8 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 		struct eng_exec *ee = b->v[i];
 
 		if (exec_is_terminal(ee->x->state) && !ee->in_flight &&
-		    json_array_size(ee->pend_events) == 0 &&
-		    ee->hooks == NULL && ee->timers == NULL &&
-		    ee->pend_waiters == NULL) {
+		    ee->pend_events.len == 0 && ee->hooks == NULL &&
+		    ee->timers == NULL && ee->pend_waiters == NULL) {
 			release_stage(ee);
 			ee_free(ee);
 		}
@@ -718,14 +766,25 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 }
 
 /* The row of one execution for the statement's $2. */
-static json_t *
-snapshot_row(const struct exec *x)
+static void
+snapshot_row(struct buf *b, const struct exec *x)
 {
-	return json_pack("{s:I, s:s, s:I, s:s?, s:s?, s:b, s:o}", "id",
-	    (json_int_t)x->id, "state", exec_state_name(x->state), "seq",
-	    (json_int_t)x->seq, "reason", x->reason, "artifact_sha256",
-	    x->artifact_sha256, "finished", exec_is_terminal(x->state),
-	    "snapshot", exec_to_json(x));
+	jw_open(b, '{');
+	jw_key(b, "id");
+	jw_int(b, x->id);
+	jw_key(b, "state");
+	jw_str(b, exec_state_name(x->state));
+	jw_key(b, "seq");
+	jw_int(b, x->seq);
+	jw_key(b, "reason");
+	jw_str(b, x->reason);
+	jw_key(b, "artifact_sha256");
+	jw_str(b, x->artifact_sha256);
+	jw_key(b, "finished");
+	jw_bool(b, exec_is_terminal(x->state));
+	jw_key(b, "snapshot");
+	exec_write(b, x);
+	jw_close(b, '}');
 }
 
 /* The ids of a batch's executions as a PostgreSQL array literal. */
@@ -753,34 +812,35 @@ static bool
 batch_send(struct engine *e, struct eng_exec **cursor)
 {
 	struct eng_batch *b = calloc(1, sizeof(*b));
-	json_t *events = json_array(), *snaps = json_array(),
-	       *versions = json_array();
+	struct buf events = {0}, snaps = {0};
+	json_t *versions = json_array();
 	char *s[6] = {NULL};
 	bool sent = false;
 
-	if (b == NULL || events == NULL || snaps == NULL || versions == NULL ||
+	if (b == NULL || versions == NULL ||
 	    (b->v = calloc(ENGINE_BATCH_EXECS, sizeof(*b->v))) == NULL)
 		goto out;
 	b->e = e;
+	jw_open(&events, '[');
+	jw_open(&snaps, '[');
 	for (; *cursor != NULL && b->n < ENGINE_BATCH_EXECS;
 	     *cursor = (*cursor)->next) {
 		struct eng_exec *ee = *cursor;
 
-		if (ee->in_flight || ee->broken ||
-		    json_array_size(ee->pend_events) == 0)
+		if (ee->in_flight || ee->broken || ee->pend_events.len == 0)
 			continue;
 		ee->in_flight = true;
 		ee->fl_events = ee->pend_events;
+		memset(&ee->pend_events, 0, sizeof(ee->pend_events));
 		ee->fl_versions = ee->pend_versions;
-		ee->pend_events = json_array();
 		ee->pend_versions = json_array();
 		ee->fl_intents = ee->pend_intents;
 		memset(&ee->pend_intents, 0, sizeof(ee->pend_intents));
 		ee->fl_waiters = ee->pend_waiters;
 		ee->pend_waiters = NULL;
-		json_array_extend(events, ee->fl_events);
+		jw_raw(&events, ee->fl_events.s, ee->fl_events.len);
 		json_array_extend(versions, ee->fl_versions);
-		json_array_append_new(snaps, snapshot_row(ee->x));
+		snapshot_row(&snaps, ee->x);
 		b->v[b->n++] = ee;
 	}
 	if (b->n == 0 && json_array_size(e->pend_runs) == 0 &&
@@ -793,8 +853,10 @@ batch_send(struct engine *e, struct eng_exec **cursor)
 	e->pend_outputs = json_array();
 	versions_dedupe(versions);
 	s[5] = id_array(b->v, b->n);
-	s[0] = json_dumps(events, JSON_COMPACT);
-	s[1] = json_dumps(snaps, JSON_COMPACT);
+	jw_close(&events, ']');
+	jw_close(&snaps, ']');
+	s[0] = buf_take(&events, NULL);
+	s[1] = buf_take(&snaps, NULL);
 	s[2] = json_dumps(versions, JSON_COMPACT);
 	s[3] = json_dumps(b->runs, JSON_COMPACT);
 	s[4] = json_dumps(b->outputs, JSON_COMPACT);
@@ -811,8 +873,8 @@ out:
 		free(b->v);
 		free(b);
 	}
-	json_decref(events);
-	json_decref(snaps);
+	buf_free(&events);
+	buf_free(&snaps);
 	json_decref(versions);
 	for (size_t i = 0; i < 6; i++)
 		free(s[i]);
@@ -2113,7 +2175,7 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 	struct blist bl;
 
 	if (x->stage >= x->nstages || exec_is_terminal(x->state) ||
-	    ee->in_flight || json_array_size(ee->pend_events) > 0)
+	    ee->in_flight || ee->pend_events.len > 0)
 		return; /* decide on committed state only */
 	st = &ee->def->stages[x->stage];
 	xst = &x->stages[x->stage];
@@ -2290,9 +2352,9 @@ stuck_check(evutil_socket_t fd, short what, void *arg)
 		const struct exec *x = ee->x;
 
 		if (exec_is_terminal(x->state) || ee->in_flight ||
-		    json_array_size(ee->pend_events) > 0 || ee->timers ||
-		    ee->hooks || ee->waiting || ee->starting ||
-		    x->state == EXEC_PAUSED || x->state == EXEC_BLOCKED)
+		    ee->pend_events.len > 0 || ee->timers || ee->hooks ||
+		    ee->waiting || ee->starting || x->state == EXEC_PAUSED ||
+		    x->state == EXEC_BLOCKED)
 			continue;
 		stuck++;
 		log_err("execution.stuck",
@@ -2718,7 +2780,7 @@ static const char trigger_sql[] =
     " FROM json_to_recordset($1::json) AS j(i int, pipeline text,"
     "  version int, revision text, actor text, sha text, uri text,"
     "  sig text, key text, reason text, dry_run boolean, state text,"
-    "  snap jsonb)),"
+    "  snap json)),"
     " a AS (INSERT INTO artifacts (sha256, uri, signature)"
     " SELECT DISTINCT ON (sha) sha, uri, sig FROM j WHERE sha IS NOT NULL"
     " ORDER BY sha, i ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
@@ -2726,7 +2788,7 @@ static const char trigger_sql[] =
     "  revision, artifact_sha256, triggered_by, idempotency_key, reason,"
     "  snapshot, dry_run, state, last_seq) OVERRIDING SYSTEM VALUE"
     " SELECT id, pipeline, version, revision, sha, actor, key, reason,"
-    "  jsonb_set(snap, '{id}', to_jsonb(id))::json, dry_run,"
+    "  ('{\"id\":' || id || substr(snap::text, 8))::json, dry_run,"
     "  state, 1"
     " FROM j, (SELECT count(*) FROM a) AS force_a ORDER BY i"
     " ON CONFLICT (pipeline, idempotency_key)"
@@ -2826,18 +2888,54 @@ trigger_done(PGresult *res, const char *errmsg, void *arg)
 
 /* Send the queued triggers as one statement (the next batch waits for
  * this one: its rows and ours would otherwise race for the same keys). */
+/* One row of the trigger statement's $1.  snap is the execution's first
+ * snapshot, written with id 0: exec_write() puts the id first, so the
+ * statement splices the drawn id in as text. */
+static void
+trigger_row(struct buf *b, const struct trigger_job *j, size_t i)
+{
+	jw_open(b, '{');
+	jw_key(b, "i");
+	jw_int(b, (int64_t)i);
+	jw_key(b, "pipeline");
+	jw_str(b, j->pipeline);
+	jw_key(b, "version");
+	jw_int(b, j->version);
+	jw_key(b, "revision");
+	jw_str(b, j->revision);
+	jw_key(b, "actor");
+	jw_str(b, j->actor);
+	jw_key(b, "sha");
+	jw_str(b, j->sha);
+	jw_key(b, "uri");
+	jw_str(b, j->uri);
+	jw_key(b, "sig");
+	jw_str(b, j->sig);
+	jw_key(b, "key");
+	jw_str(b, j->key);
+	jw_key(b, "reason");
+	jw_str(b, j->reason);
+	jw_key(b, "dry_run");
+	jw_bool(b, j->x->dry_run);
+	jw_key(b, "state");
+	jw_str(b, exec_state_name(j->x->state));
+	jw_key(b, "snap");
+	exec_write(b, j->x);
+	jw_close(b, '}');
+}
+
 static void
 trigger_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	struct trigger_job *j, **tail;
-	json_t *rows;
+	struct buf rows = {0};
 	char *text;
 	size_t n = 0;
 
 	if (e->trig_fl != NULL || e->trig_head == NULL)
 		return;
-	rows = json_array();
+	jw_open(&rows, '[');
 	tail = &e->trig_fl;
 	while ((j = e->trig_head) != NULL && n < TRIGGER_BATCH_MAX &&
 	    (n == 0 || !j->alone)) {
@@ -2845,23 +2943,15 @@ trigger_flush(evutil_socket_t fd, short what, void *arg)
 		j->next = NULL;
 		*tail = j;
 		tail = &j->next;
-		json_array_append_new(rows,
-		    json_pack("{s:I, s:s, s:i, s:s, s:s, s:s?, s:s?, s:s?, "
-		              "s:s?, s:s?, s:b, s:s, s:o}",
-		        "i", (json_int_t)n, "pipeline", j->pipeline, "version",
-		        j->version, "revision", j->revision, "actor", j->actor,
-		        "sha", j->sha, "uri", j->uri, "sig", j->sig, "key",
-		        j->key, "reason", j->reason, "dry_run", j->x->dry_run,
-		        "state", exec_state_name(j->x->state), "snap",
-		        exec_to_json(j->x)));
+		trigger_row(&rows, j, n);
 		n++;
 		if (j->alone)
 			break;
 	}
+	jw_close(&rows, ']');
 	if (e->trig_head == NULL)
 		e->trig_tail = &e->trig_head;
-	text = json_dumps(rows, JSON_COMPACT);
-	json_decref(rows);
+	text = buf_take(&rows, NULL);
 	if (text == NULL ||
 	    pg_query_prepared(e->d->pg, trigger_sql, 1,
 	        (const char *const *)&text, trigger_done, e) < 0)
@@ -3298,11 +3388,10 @@ engine_tree_text(struct engine *e, int64_t id, size_t *len)
 	if (ee == NULL)
 		return NULL;
 	if (ee->tree_text == NULL) {
-		json_t *j = exec_to_json(ee->x);
+		struct buf b = {0};
 
-		ee->tree_text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		ee->tree_len = ee->tree_text ? strlen(ee->tree_text) : 0;
-		json_decref(j);
+		exec_write(&b, ee->x);
+		ee->tree_text = buf_take(&b, &ee->tree_len);
 		if (ee->tree_text == NULL)
 			return NULL;
 	}

@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "error.h"
 #include "pipeline.h"
 
@@ -294,13 +295,18 @@ const char *target_state_name(enum target_state s);
 const char *exec_event_name(enum exec_event_kind k);
 
 /* Snapshot: every field, stable key order; exec_from_json(exec_to_json(x))
- * reproduces x. */
+ * reproduces x.  exec_write() appends it as compact JSON text to b (the
+ * one encoder: exec_to_json() parses its text; check buf_failed(b)). */
+void exec_write(struct buf *b, const struct exec *x);
 json_t *exec_to_json(const struct exec *x);
 struct exec *exec_from_json(const json_t *j, struct gantry_error *err);
 
 /* Events as stored in execution_events.data; round-trips through
  * exec_event_from_json (which borrows strings from j: keep j alive). */
 json_t *exec_event_to_json(const struct exec_event *ev);
+/* The same as text appended to b; false for an event that cannot be
+ * encoded (unknown kind, unnamed target). */
+bool exec_event_write(struct buf *b, const struct exec_event *ev);
 int exec_event_from_json(
     const json_t *j, struct exec_event *ev, struct gantry_error *err) MUSTCHECK;
 /* Free the arrays exec_event_from_json() allocated for ev (targets,

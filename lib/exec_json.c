@@ -7,6 +7,8 @@
  */
 #include "exec.h"
 
+#include "jsonw.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,150 +16,187 @@
 
 /* --- encoding -------------------------------------------------------------- */
 
-static json_t *
-str_or_null(const char *s)
+/*
+ * One encoder per type, writing text (jsonw.h); the jansson trees the API
+ * hands out are parsed from that text.  Key order is stable: it is the
+ * order below.
+ */
+
+static void
+kstr(struct buf *b, const char *key, const char *v)
 {
-	return s != NULL ? json_string(s) : json_null();
+	jw_key(b, key);
+	jw_str(b, v);
 }
 
-static json_t *
-target_to_json(const struct exec_target *t)
+static void
+kint(struct buf *b, const char *key, int64_t v)
 {
-	return json_pack("{s:o, s:o, s:s, s:b, s:o, s:i, s:i, s:b, s:b, "
-	                 "s:I, s:I}",
-	    "name", str_or_null(t->name), "group", str_or_null(t->group),
-	    "state", target_state_name(t->state), "touched", t->touched,
-	    "previous", str_or_null(t->previous), "deploy_attempts",
-	    t->deploy_attempts, "rollback_attempts", t->rollback_attempts,
-	    "hook_running", t->hook_running, "kill_sent", t->kill_sent,
-	    "started_at", (json_int_t)t->started_at, "finished_at",
-	    (json_int_t)t->finished_at);
+	jw_key(b, key);
+	jw_int(b, v);
 }
 
-static json_t *
-stage_to_json(const struct exec_stage *s)
+static void
+kbool(struct buf *b, const char *key, bool v)
 {
-	json_t *ts = json_array(), *o;
-
-	for (size_t i = 0; ts != NULL && i < s->ntargets; i++)
-		if (json_array_append_new(ts, target_to_json(&s->targets[i])) <
-		    0) {
-			json_decref(ts);
-			return NULL;
-		}
-	if (ts == NULL)
-		return NULL;
-	o = json_pack("{s:o, s:s, s:i, s:b, s:I, s:i, s:b, s:I, s:I, s:o, "
-	              "s:o}",
-	    "name", str_or_null(s->name), "state", stage_state_name(s->state),
-	    "batch", s->batch, "one_box_done", s->one_box_done, "bake_until",
-	    (json_int_t)s->bake_until, "test_attempts", s->test_attempts,
-	    "test_running", s->test_running, "started_at",
-	    (json_int_t)s->started_at, "finished_at",
-	    (json_int_t)s->finished_at, "reason", str_or_null(s->reason),
-	    "targets", ts);
-	return o;
+	jw_key(b, key);
+	jw_bool(b, v);
 }
 
-static json_t *
-blocker_to_json(const struct exec_blocker *b)
+static void
+target_write(struct buf *b, const struct exec_target *t)
 {
-	return json_pack("{s:o, s:o, s:I, s:o}", "kind", str_or_null(b->kind),
-	    "reason", str_or_null(b->reason), "until", (json_int_t)b->until,
-	    "id", str_or_null(b->id));
+	jw_open(b, '{');
+	kstr(b, "name", t->name);
+	kstr(b, "group", t->group);
+	kstr(b, "state", target_state_name(t->state));
+	kbool(b, "touched", t->touched);
+	kstr(b, "previous", t->previous);
+	kint(b, "deploy_attempts", t->deploy_attempts);
+	kint(b, "rollback_attempts", t->rollback_attempts);
+	kbool(b, "hook_running", t->hook_running);
+	kbool(b, "kill_sent", t->kill_sent);
+	kint(b, "started_at", t->started_at);
+	kint(b, "finished_at", t->finished_at);
+	jw_close(b, '}');
 }
 
-static json_t *
-overrides_to_json(const struct exec_override *o, size_t n)
+static void
+stage_write(struct buf *b, const struct exec_stage *s)
 {
-	json_t *a = json_array();
-
-	for (size_t i = 0; a != NULL && i < n; i++)
-		if (json_array_append_new(a,
-		        json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:b}",
-		            "stage", str_or_null(o[i].stage), "blocker",
-		            str_or_null(o[i].blocker), "actor",
-		            str_or_null(o[i].actor), "reason",
-		            str_or_null(o[i].reason), "at", (json_int_t)o[i].at,
-		            "expires", (json_int_t)o[i].expires, "used",
-		            o[i].used)) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	jw_open(b, '{');
+	kstr(b, "name", s->name);
+	kstr(b, "state", stage_state_name(s->state));
+	kint(b, "batch", s->batch);
+	kbool(b, "one_box_done", s->one_box_done);
+	kint(b, "bake_until", s->bake_until);
+	kint(b, "test_attempts", s->test_attempts);
+	kbool(b, "test_running", s->test_running);
+	kint(b, "started_at", s->started_at);
+	kint(b, "finished_at", s->finished_at);
+	kstr(b, "reason", s->reason);
+	jw_key(b, "targets");
+	jw_open(b, '[');
+	for (size_t i = 0; i < s->ntargets; i++)
+		target_write(b, &s->targets[i]);
+	jw_close(b, ']');
+	jw_close(b, '}');
 }
 
-static json_t *
-decisions_to_json(const struct exec_decision *d, size_t n)
+static void
+blockers_write(struct buf *b, const struct exec_blocker *v, size_t n)
 {
-	json_t *a = json_array();
-
-	for (size_t i = 0; a != NULL && i < n; i++)
-		if (json_array_append_new(a,
-		        json_pack("{s:I, s:o, s:o, s:o, s:o, s:O}", "at",
-		            (json_int_t)d[i].at, "stage",
-		            str_or_null(d[i].stage), "kind",
-		            str_or_null(d[i].kind), "subject",
-		            str_or_null(d[i].subject), "reason",
-		            str_or_null(d[i].reason), "detail",
-		            d[i].detail != NULL ? d[i].detail : json_null())) <
-		    0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	jw_open(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		jw_open(b, '{');
+		kstr(b, "kind", v[i].kind);
+		kstr(b, "reason", v[i].reason);
+		kint(b, "until", v[i].until);
+		kstr(b, "id", v[i].id);
+		jw_close(b, '}');
+	}
+	jw_close(b, ']');
 }
 
-static json_t *
-blockers_to_json(const struct exec_blocker *b, size_t n)
+static void
+overrides_write(struct buf *b, const struct exec_override *o, size_t n)
 {
-	json_t *a = json_array();
+	jw_open(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		jw_open(b, '{');
+		kstr(b, "stage", o[i].stage);
+		kstr(b, "blocker", o[i].blocker);
+		kstr(b, "actor", o[i].actor);
+		kstr(b, "reason", o[i].reason);
+		kint(b, "at", o[i].at);
+		kint(b, "expires", o[i].expires);
+		kbool(b, "used", o[i].used);
+		jw_close(b, '}');
+	}
+	jw_close(b, ']');
+}
 
-	for (size_t i = 0; a != NULL && i < n; i++)
-		if (json_array_append_new(a, blocker_to_json(&b[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+static void
+decisions_write(struct buf *b, const struct exec_decision *d, size_t n)
+{
+	jw_open(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		jw_open(b, '{');
+		kint(b, "at", d[i].at);
+		kstr(b, "stage", d[i].stage);
+		kstr(b, "kind", d[i].kind);
+		kstr(b, "subject", d[i].subject);
+		kstr(b, "reason", d[i].reason);
+		jw_key(b, "detail");
+		jw_json(b, d[i].detail);
+		jw_close(b, '}');
+	}
+	jw_close(b, ']');
+}
+
+void
+exec_write(struct buf *b, const struct exec *x)
+{
+	jw_open(b, '{');
+	kint(b, "id", x->id);
+	kstr(b, "pipeline", x->pipeline);
+	kint(b, "pipeline_version", x->pipeline_version);
+	kstr(b, "revision", x->revision);
+	kstr(b, "state", exec_state_name(x->state));
+	kstr(b, "paused_from", exec_state_name(x->paused_from));
+	kbool(b, "pause_requested", x->pause_requested);
+	jw_key(b, "artifact");
+	jw_open(b, '{');
+	kstr(b, "uri", x->artifact_uri);
+	kstr(b, "sha256", x->artifact_sha256);
+	kstr(b, "signature", x->artifact_signature);
+	jw_close(b, '}');
+	kint(b, "seq", x->seq);
+	kint(b, "stage", x->stage);
+	kbool(b, "stage_started", x->stage_started);
+	kbool(b, "rolling_back_all", x->rolling_back_all);
+	/* final_state: EXEC_QUEUED means none (no rollback was started) */
+	kstr(b, "final_state",
+	    x->final_state == EXEC_QUEUED ? NULL
+	                                  : exec_state_name(x->final_state));
+	kstr(b, "reason", x->reason);
+	kint(b, "created_at", x->created_at);
+	kint(b, "finished_at", x->finished_at);
+	kint(b, "notify_seq", x->notify_seq);
+	kbool(b, "dry_run", x->dry_run);
+	jw_key(b, "blockers");
+	blockers_write(b, x->blockers, x->nblockers);
+	jw_key(b, "overrides");
+	overrides_write(b, x->overrides, x->noverrides);
+	jw_key(b, "decisions");
+	decisions_write(b, x->decisions, x->ndecisions);
+	jw_key(b, "stages");
+	jw_open(b, '[');
+	for (size_t i = 0; i < x->nstages; i++)
+		stage_write(b, &x->stages[i]);
+	jw_close(b, ']');
+	jw_close(b, '}');
+}
+
+/* A tree parsed from what write wrote; NULL when out of memory. */
+static json_t *
+tree_of(struct buf *b)
+{
+	json_t *j = NULL;
+
+	if (!buf_failed(b))
+		j = json_loadb(b->s, b->len, 0, NULL);
+	buf_free(b);
+	return j;
 }
 
 json_t *
 exec_to_json(const struct exec *x)
 {
-	json_t *stages = json_array(), *o;
+	struct buf b = {0};
 
-	for (size_t i = 0; stages != NULL && i < x->nstages; i++)
-		if (json_array_append_new(
-		        stages, stage_to_json(&x->stages[i])) < 0) {
-			json_decref(stages);
-			return NULL;
-		}
-	if (stages == NULL)
-		return NULL;
-	/* final_state: EXEC_QUEUED means none (no rollback was started) */
-	o = json_pack("{s:I, s:o, s:i, s:o, s:s, s:s, s:b, "
-	              "s:{s:o, s:o, s:o}, s:I, s:I, s:b, s:b, s:o, s:o, s:I, "
-	              "s:I, s:i, s:b, s:o, s:o, s:o, s:o}",
-	    "id", (json_int_t)x->id, "pipeline", str_or_null(x->pipeline),
-	    "pipeline_version", x->pipeline_version, "revision",
-	    str_or_null(x->revision), "state", exec_state_name(x->state),
-	    "paused_from", exec_state_name(x->paused_from), "pause_requested",
-	    x->pause_requested, "artifact", "uri", str_or_null(x->artifact_uri),
-	    "sha256", str_or_null(x->artifact_sha256), "signature",
-	    str_or_null(x->artifact_signature), "seq", (json_int_t)x->seq,
-	    "stage", (json_int_t)x->stage, "stage_started", x->stage_started,
-	    "rolling_back_all", x->rolling_back_all, "final_state",
-	    x->final_state == EXEC_QUEUED
-	        ? json_null()
-	        : json_string(exec_state_name(x->final_state)),
-	    "reason", str_or_null(x->reason), "created_at",
-	    (json_int_t)x->created_at, "finished_at",
-	    (json_int_t)x->finished_at, "notify_seq", x->notify_seq, "dry_run",
-	    x->dry_run, "blockers", blockers_to_json(x->blockers, x->nblockers),
-	    "overrides", overrides_to_json(x->overrides, x->noverrides),
-	    "decisions", decisions_to_json(x->decisions, x->ndecisions),
-	    "stages", stages);
-	return o;
+	exec_write(&b, x);
+	return tree_of(&b);
 }
 
 /* Which fields each event kind uses (exec-json.md: only those). */
@@ -219,73 +258,74 @@ kind_known(int k)
 	return k >= EV_TRIGGERED && k <= EV_LAST;
 }
 
+bool
+exec_event_write(struct buf *b, const struct exec_event *ev)
+{
+	unsigned f;
+
+	if (!kind_known(ev->kind))
+		return false;
+	f = event_fields(ev->kind);
+	jw_open(b, '{');
+	kstr(b, "kind", exec_event_name(ev->kind));
+	if (f & F_STEP)
+		kstr(b, "step", ev->step);
+	if (f & F_ATTEMPT)
+		kint(b, "attempt", ev->attempt);
+	if (f & F_STATUS)
+		kint(b, "status", ev->status);
+	if (f & F_TIMER)
+		kstr(b, "timer", ev->timer);
+	if (f & F_ALARM)
+		kstr(b, "alarm", ev->alarm);
+	if (f & F_ACTOR)
+		kstr(b, "actor", ev->actor);
+	if (f & F_REASON)
+		kstr(b, "reason", ev->reason);
+	if (f & F_OTHER)
+		kint(b, "other", ev->other);
+	if ((f & F_ARTIFACT) && ev->artifact_sha256 != NULL)
+		kstr(b, "artifact_sha256", ev->artifact_sha256);
+	if ((f & F_ARTIFACT) && ev->artifact_uri != NULL)
+		kstr(b, "artifact_uri", ev->artifact_uri);
+	if ((f & F_ARTIFACT) && ev->artifact_signature != NULL)
+		kstr(b, "artifact_signature", ev->artifact_signature);
+	if (f & F_TARGETS) {
+		jw_key(b, "targets");
+		jw_open(b, '{');
+		for (size_t i = 0; i < ev->ntarget_versions; i++) {
+			if (ev->target_names[i] == NULL)
+				return false;
+			kstr(b, ev->target_names[i], ev->target_versions[i]);
+		}
+		jw_close(b, '}');
+	}
+	if (f & F_BLOCKERS) {
+		jw_key(b, "blockers");
+		blockers_write(b, ev->blockers, ev->nblockers);
+	}
+	if (f & F_BLOCKER) {
+		kstr(b, "blocker", ev->blocker);
+		kint(b, "expires", ev->expires);
+	}
+	if ((f & F_DETAIL) && ev->detail != NULL) {
+		jw_key(b, "detail");
+		jw_json(b, ev->detail);
+	}
+	jw_close(b, '}');
+	return true;
+}
+
 json_t *
 exec_event_to_json(const struct exec_event *ev)
 {
-	unsigned f = event_fields(ev->kind);
-	json_t *o = json_object();
-	int bad = 0;
+	struct buf b = {0};
 
-	if (o == NULL || !kind_known(ev->kind)) {
-		json_decref(o);
+	if (!exec_event_write(&b, ev)) {
+		buf_free(&b);
 		return NULL;
 	}
-	bad |= json_object_set_new(
-	    o, "kind", json_string(exec_event_name(ev->kind)));
-	if (f & F_STEP)
-		bad |= json_object_set_new(o, "step", str_or_null(ev->step));
-	if (f & F_ATTEMPT)
-		bad |= json_object_set_new(
-		    o, "attempt", json_integer(ev->attempt));
-	if (f & F_STATUS)
-		bad |=
-		    json_object_set_new(o, "status", json_integer(ev->status));
-	if (f & F_TIMER)
-		bad |= json_object_set_new(o, "timer", str_or_null(ev->timer));
-	if (f & F_ALARM)
-		bad |= json_object_set_new(o, "alarm", str_or_null(ev->alarm));
-	if (f & F_ACTOR)
-		bad |= json_object_set_new(o, "actor", str_or_null(ev->actor));
-	if (f & F_REASON)
-		bad |=
-		    json_object_set_new(o, "reason", str_or_null(ev->reason));
-	if (f & F_OTHER)
-		bad |= json_object_set_new(
-		    o, "other", json_integer((json_int_t)ev->other));
-	if ((f & F_ARTIFACT) && ev->artifact_sha256 != NULL)
-		bad |= json_object_set_new(
-		    o, "artifact_sha256", json_string(ev->artifact_sha256));
-	if ((f & F_ARTIFACT) && ev->artifact_uri != NULL)
-		bad |= json_object_set_new(
-		    o, "artifact_uri", json_string(ev->artifact_uri));
-	if ((f & F_ARTIFACT) && ev->artifact_signature != NULL)
-		bad |= json_object_set_new(o, "artifact_signature",
-		    json_string(ev->artifact_signature));
-	if (f & F_TARGETS) {
-		json_t *t = json_object();
-
-		bad |= json_object_set_new(o, "targets", t);
-		for (size_t i = 0; t != NULL && i < ev->ntarget_versions; i++)
-			bad |= ev->target_names[i] == NULL ||
-			    json_object_set_new(t, ev->target_names[i],
-			        str_or_null(ev->target_versions[i]));
-	}
-	if (f & F_BLOCKERS)
-		bad |= json_object_set_new(o, "blockers",
-		    blockers_to_json(ev->blockers, ev->nblockers));
-	if (f & F_BLOCKER) {
-		bad |=
-		    json_object_set_new(o, "blocker", str_or_null(ev->blocker));
-		bad |= json_object_set_new(
-		    o, "expires", json_integer((json_int_t)ev->expires));
-	}
-	if ((f & F_DETAIL) && ev->detail != NULL)
-		bad |= json_object_set(o, "detail", (json_t *)ev->detail);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return tree_of(&b);
 }
 
 /* --- decoding -------------------------------------------------------------- */

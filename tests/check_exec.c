@@ -418,6 +418,29 @@ sim_check_step(struct sim *s, const json_t *before, enum exec_state was,
 	}
 }
 
+/* What exec_write()/exec_event_write() wrote is exactly jansson's
+ * compact text for the same values (escapes, key order, separators). */
+static void
+assert_canonical(const struct exec *x, const struct exec_event *ev)
+{
+	struct buf b = {0};
+	json_t *j;
+	char *d;
+
+	if (ev != NULL)
+		ck_assert(exec_event_write(&b, ev));
+	else
+		exec_write(&b, x);
+	ck_assert(!buf_failed(&b));
+	j = json_loadb(b.s, b.len, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", b.s);
+	d = json_dumps(j, JSON_COMPACT);
+	ck_assert_str_eq(b.s, d);
+	free(d);
+	json_decref(j);
+	buf_free(&b);
+}
+
 /*
  * Apply ev at s->now: on success log it, run the intents, check every
  * invariant; on failure check that nothing changed.  Returns exec_step's
@@ -451,6 +474,8 @@ sim_step_code(struct sim *s, const struct exec_event *ev, enum gantry_err *code)
 		ck_assert_ptr_nonnull(rec);
 		json_array_append_new(s->log, rec);
 		s->applied++;
+		assert_canonical(s->x, NULL);
+		assert_canonical(NULL, ev);
 		if (ev->kind == EV_TIMER_FIRED)
 			for (size_t i = 0; i < s->x->nstages; i++) {
 				char name[64];
