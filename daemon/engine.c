@@ -495,13 +495,7 @@ apply(struct eng_exec *ee, const struct exec_event *ev)
  * whole executions table for every batch while it is small or its
  * statistics are stale (1.3 ms per batch with 1,700 rows). */
 static const char flush_sql[] =
-    "WITH ev AS ("
-    " INSERT INTO execution_events (execution, seq, kind, data, at)"
-    " SELECT e.execution, e.seq, e.kind, e.data, now()"
-    " FROM json_to_recordset($1::json)"
-    "  AS e(execution bigint, seq bigint, kind text, data jsonb)"
-    " ON CONFLICT (execution, seq) DO NOTHING RETURNING 1),"
-    " up AS ("
+    "WITH up AS ("
     " UPDATE executions AS x SET snapshot = s.snapshot,"
     "  state = s.state, last_seq = s.seq, reason = s.reason,"
     "  artifact_sha256 = coalesce(s.artifact_sha256, x.artifact_sha256),"
@@ -513,7 +507,15 @@ static const char flush_sql[] =
     "  snapshot json)"
     " WHERE x.id = s.id AND x.id = ANY ($6::bigint[])" /* by its index */
     " AND x.last_seq < s.seq"
-    " RETURNING 1),"
+    " RETURNING x.id),"
+    /* events only with their execution's update (sql/007) */
+    " ev AS ("
+    " INSERT INTO execution_events (execution, seq, kind, data, at)"
+    " SELECT e.execution, e.seq, e.kind, e.data, now()"
+    " FROM json_to_recordset($1::json)"
+    "  AS e(execution bigint, seq bigint, kind text, data jsonb)"
+    " JOIN up ON up.id = e.execution"
+    " ON CONFLICT (execution, seq) DO NOTHING RETURNING 1),"
     " tv AS ("
     " INSERT INTO target_versions (pipeline, target, version, execution,"
     "  updated_at)"
@@ -528,6 +530,7 @@ static const char flush_sql[] =
     " SELECT r.execution, r.step, r.attempt, r.pid"
     " FROM json_to_recordset($4::json)"
     "  AS r(execution bigint, step text, attempt int, pid int)"
+    " WHERE EXISTS (SELECT 1 FROM executions AS x WHERE x.id = r.execution)"
     " ON CONFLICT DO NOTHING RETURNING 1),"
     " ho AS ("
     " INSERT INTO hook_outputs (execution, step, attempt, stream, content,"
@@ -540,11 +543,16 @@ static const char flush_sql[] =
     "  attempt int, out text, err text, out_trunc boolean,"
     "  err_trunc boolean, status int, t0 bigint, t1 bigint)"
     " CROSS JOIN (VALUES ('stdout'), ('stderr')) AS s(stream)"
-    " WHERE s.stream = 'stdout' OR o.err <> ''" /* stdout has the status */
+    " WHERE (s.stream = 'stdout' OR o.err <> '')" /* stdout: the status */
+    " AND EXISTS (SELECT 1 FROM executions AS x WHERE x.id = o.execution)"
     " ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up),"
     " (SELECT count(*) FROM tv), (SELECT count(*) FROM hr),"
-    " (SELECT count(*) FROM ho)";
+    " (SELECT count(*) FROM ho),"
+    /* executions of the batch that have no row: stopped (flush_done) */
+    " (SELECT coalesce(array_agg(i.id), '{}') FROM unnest($6::bigint[])"
+    "  AS i(id) WHERE NOT EXISTS"
+    "  (SELECT 1 FROM executions AS x WHERE x.id = i.id))";
 
 /* Keep only the last version per (pipeline, target): one statement may
  * not update a row twice. */
@@ -691,12 +699,37 @@ batch_requeue(struct eng_exec *ee, bool refused, const char *errmsg)
 	}
 }
 
+/* Whether id is in a PostgreSQL array of integers ("{4,17}"). */
+static bool
+id_listed(const char *array, int64_t id)
+{
+	const char *p = array;
+
+	while (p != NULL && *p != '\0') {
+		char *end;
+		long long v;
+
+		if (*p == '{' || *p == ',' || *p == '}') {
+			p++;
+			continue;
+		}
+		v = strtoll(p, &end, 10);
+		if (end == p)
+			return false;
+		if (v == id)
+			return true;
+		p = end;
+	}
+	return false;
+}
+
 static void
 flush_done(PGresult *res, const char *errmsg, void *arg)
 {
 	struct eng_batch *b = arg;
 	struct engine *e = b->e;
-	bool ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+	bool ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1 && PQnfields(res) == 6;
 	bool refused = res != NULL && !ok;
 
 	e->inflight--;
@@ -729,6 +762,11 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 		ee->in_flight = false;
 		if (!ok) {
 			batch_requeue(ee, refused, errmsg);
+			continue;
+		}
+		if (id_listed(PQgetvalue(res, 0, 5), ee->x->id)) {
+			batch_requeue(
+			    ee, true, "its row is missing from executions");
 			continue;
 		}
 		notify_watchers(e, ee);

@@ -3,8 +3,8 @@
 # PostgreSQL runs real hook processes.  Targets are files under
 # $T_DIR/fleet holding the version they run.  Covers a multi-wave rollout,
 # a failing target rolled back, abort killing a running hook, pause and
-# resume, supersede, an idempotent trigger, kill -9 and restart, and the
-# stuck gauge.
+# resume, supersede, an idempotent trigger, kill -9 and restart, the
+# stuck gauge, and an execution whose row is deleted under it.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 t_setup
@@ -291,5 +291,34 @@ t_contains "no stuck execution" "gantry_executions_stuck 0"
 t_contains "transitions counted" "gantry_transitions_total"
 replay=$(psql -X -A -t -d "$PG_CONN" -c "SELECT count(*) FROM executions x WHERE last_seq <> (SELECT max(seq) FROM execution_events WHERE execution = x.id)")
 [ "$replay" = 0 ] && t_pass "every snapshot is at its last event" || t_fail "$replay snapshots lag their events"
+
+# --- 9. executions are kept; one whose row is gone anyway stops alone ------------
+# (sql/007: events and hook output have no foreign key; gantryd stores an
+# execution's events only with its row, and says when the row is missing)
+out=$(psql -X -A -t -d "$PG_CONN" -c "DELETE FROM executions WHERE id = $ID9" 2>&1)
+t_contains "an execution cannot be deleted" "executions are kept" "$out"
+touch "$FLEET/slow"
+rm -f "$FLEET/pid-alpha-1"
+IDG=$(trigger rev10)
+for _ in $(seq 1 100); do [ -f "$FLEET/pid-alpha-1" ] && break; sleep 0.1; done
+sleep 0.3 # the hook's start is committed; it sleeps
+last=$(psql -X -A -t -d "$PG_CONN" -c "SELECT max(seq) FROM execution_events WHERE execution = $IDG")
+psql -X -q -d "$PG_CONN" -v ON_ERROR_STOP=1 -c "ALTER TABLE executions DISABLE TRIGGER executions_no_delete" \
+    -c "DELETE FROM executions WHERE id = $IDG" \
+    -c "ALTER TABLE executions ENABLE TRIGGER executions_no_delete" >/dev/null 2>&1 ||
+    t_fail "the superuser could not remove execution $IDG"
+kill "$(cat "$FLEET/pid-alpha-1")" 2>/dev/null # its deploy ends: a transition
+rm -f "$FLEET/slow"
+for _ in $(seq 1 50); do grep -q "engine.execution_stopped execution=$IDG .*missing" "$T_DIR/gantryd.log" && break; sleep 0.1; done
+grep -q "engine.execution_stopped execution=$IDG .*its row is missing" "$T_DIR/gantryd.log" &&
+    t_pass "the execution whose row is gone is stopped, saying why" ||
+    t_fail "no execution_stopped for $IDG: $(grep "execution=$IDG" "$T_DIR/gantryd.log" | tail -3)"
+orphans=$(psql -X -A -t -d "$PG_CONN" -c "SELECT count(*) FROM execution_events WHERE execution = $IDG AND seq > ${last:-0}")
+[ "$orphans" = 0 ] && t_pass "no event stored for it after its row went" || t_fail "$orphans events stored without their execution"
+t_http 201 "the engine goes on: another trigger" "${DEPLOY[@]}" -X POST \
+    --data "{\"revision\":\"c9\",\"artifact\":{\"uri\":\"s3://b/c7\",\"sha256\":\"$EXT\",\"signature\":\"$GOOD\"}}" \
+    "$URL/v1/pipelines/signed/executions"
+IDS2=$(printf %s "$T_BODY" | sed -n 's/^{"id":\([0-9]*\),.*/\1/p')
+wait_state "$IDS2" succeeded 30 && t_pass "and it succeeds" || t_fail "the next execution did not succeed"
 
 t_finish
