@@ -39,6 +39,7 @@
 #include "hookrun.h"
 #include "httpc.h"
 #include "jsonw.h"
+#include "pgarray.h"
 #include "log.h"
 #include "pg.h"
 #include "pipeline_set.h"
@@ -103,8 +104,8 @@ struct eng_exec {
 	struct exec *x;
 	struct eng_def *def;
 	struct exec_def xdef;
-	/* rows {execution, seq, kind, data} as JSON text, comma-separated
-	 * (jsonw.h): written once, sent as they are */
+	/* events waiting to be stored, framed (event_frame()): seq, kind
+	 * and data as JSON text, written once */
 	struct buf pend_events;
 	json_t *pend_versions; /* [{pipeline, target, version, execution}] */
 	struct exec_intents pend_intents;
@@ -142,9 +143,24 @@ struct engine_watch {
 	struct engine_watch *next;
 };
 
+/* A hook's captured output waiting to be stored (hook_outputs). */
+struct eng_output {
+	int64_t execution;
+	char *step;
+	int attempt;
+	char *out, *err;
+	size_t out_len, err_len;
+	bool out_trunc, err_trunc;
+	int status;
+	int64_t t0, t1; /* ms */
+	struct eng_output *next;
+};
+
 struct engine {
 	struct gantryd *d;
-	json_t *pend_runs, *pend_outputs; /* hook runs/outputs to store */
+	json_t *pend_runs; /* hook runs to store */
+	struct eng_output *pend_out, **pend_out_tail; /* outputs to store */
+	struct buf scratch; /* an event's or snapshot's text being written */
 	struct engine_watch *watches;
 	struct eng_exec *execs;
 	struct eng_def *defs;
@@ -410,6 +426,52 @@ intents_append(struct exec_intents *dst, struct exec_intents *src)
 }
 
 /*
+ * An event waiting in ee->pend_events: int64 seq, int32 kind, uint32
+ * length, then its data (JSON text).  Frames are self-delimiting, so a
+ * batch put back is its bytes in front of what came meanwhile.
+ */
+static bool
+event_frame(struct buf *b, int64_t seq, enum exec_event_kind kind,
+    const struct buf *data)
+{
+	char h[16];
+	int32_t k = (int32_t)kind;
+	uint32_t n = (uint32_t)data->len;
+	size_t len = b->len;
+
+	memcpy(h, &seq, 8);
+	memcpy(h + 8, &k, 4);
+	memcpy(h + 12, &n, 4);
+	buf_add(b, h, sizeof(h));
+	buf_add(b, data->s, data->len);
+	if (buf_failed(b)) {
+		/* drop the half frame and keep what was there */
+		b->oom = b->toobig = false;
+		b->len = len;
+		return false;
+	}
+	return true;
+}
+
+/* The frame at *off of b; moves *off past it.  False at the end. */
+static bool
+event_unframe(const struct buf *b, size_t *off, int64_t *seq,
+    enum exec_event_kind *kind, const char **data, uint32_t *len)
+{
+	int32_t k;
+
+	if (*off + 16 > b->len)
+		return false;
+	memcpy(seq, b->s + *off, 8);
+	memcpy(&k, b->s + *off + 8, 4);
+	memcpy(len, b->s + *off + 12, 4);
+	*kind = (enum exec_event_kind)k;
+	*data = b->s + *off + 16;
+	*off += 16 + *len;
+	return true;
+}
+
+/*
  * Apply one event: the machine moves, the event and the intents wait for
  * the next flush.  Target versions to record in the same transaction are
  * taken from IN_SET_VERSION intents now.
@@ -419,8 +481,7 @@ apply_status(
     struct eng_exec *ee, const struct exec_event *ev, struct gantry_error *err)
 {
 	struct exec_intents out = {0};
-	struct buf *rows = &ee->pend_events;
-	size_t len = rows->len;
+	struct buf *data = &ee->eng->scratch;
 
 	if (ee->broken)
 		return gantry_error_set(err, GANTRY_EUNAVAIL,
@@ -433,28 +494,17 @@ apply_status(
 	}
 	free(ee->tree_text);
 	ee->tree_text = NULL;
-	jw_open(rows, '{');
-	jw_key(rows, "execution");
-	jw_int(rows, ee->x->id);
-	jw_key(rows, "seq");
-	jw_int(rows, ee->x->seq);
-	jw_key(rows, "kind");
-	jw_str(rows, exec_event_name(ev->kind));
-	jw_key(rows, "data");
-	if (!exec_event_write(rows, ev) || buf_failed(rows)) {
+	buf_reset(data);
+	if (!exec_event_write(data, ev) || buf_failed(data) ||
+	    !event_frame(&ee->pend_events, ee->x->seq, ev->kind, data)) {
 		/* The machine moved but its event cannot be stored: stop
 		 * this execution rather than lose a step. */
-		rows->len = len;
-		rows->oom = rows->toobig = false;
-		if (rows->s != NULL)
-			rows->s[len] = '\0';
 		ee->broken = true;
 		log_err("engine.execution_stopped",
 		    "execution=%" PRId64 " error=\"event %s cannot be "
 		    "encoded\"",
 		    ee->x->id, exec_event_name(ev->kind));
-	} else
-		jw_close(rows, '}');
+	}
 	for (size_t i = 0; i < out.n; i++) {
 		const struct exec_intent *in = &out.v[i];
 
@@ -488,12 +538,22 @@ apply(struct eng_exec *ee, const struct exec_event *ev)
 
 /* --- group commit ------------------------------------------------------- */
 
-/* Each parameter is a JSON array parsed once by json_to_recordset (not
- * re-lexed per field), and the statement is prepared once per session.
- * $6 lists the executions' ids: json_to_recordset is estimated at 100
- * rows whatever it holds, and joined on that alone the planner scans the
- * whole executions table for every batch while it is small or its
- * statistics are stale (1.3 ms per batch with 1,700 rows). */
+/*
+ * The group commit's statement, prepared once per session.  The rows of
+ * executions, events and hook outputs come as binary arrays, one per
+ * column (pgarray.h), which the server reads without parsing text; only
+ * the snapshots and event data are JSON text, checked once each.  The
+ * rare target versions and hook runs come as JSON arrays.  Parameters:
+ *   $1-$7    executions: id, state, seq, reason, artifact_sha256,
+ *            finished, snapshot
+ *   $8-$11   events: execution, seq, kind, data
+ *   $12      target versions (JSON)    $13  hook runs (JSON)
+ *   $14-$23  hook outputs: execution, step, attempt, out, err,
+ *            out_trunc, err_trunc, status, t0, t1 (ms)
+ * The UPDATE reaches executions by its primary key (= ANY ($1)): joined
+ * on the unnested rows alone, whose size the planner does not know, it
+ * may scan the whole table for every batch.
+ */
 static const char flush_sql[] =
     "WITH up AS ("
     " UPDATE executions AS x SET snapshot = s.snapshot,"
@@ -502,25 +562,25 @@ static const char flush_sql[] =
     "  updated_at = now(),"
     "  finished_at = CASE WHEN s.finished"
     "   THEN coalesce(x.finished_at, now()) END"
-    " FROM json_to_recordset($2::json) AS s(id bigint, state text,"
-    "  seq bigint, reason text, artifact_sha256 text, finished boolean,"
-    "  snapshot json)"
-    " WHERE x.id = s.id AND x.id = ANY ($6::bigint[])" /* by its index */
+    " FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[],"
+    "  $5::text[], $6::boolean[], $7::json[]) AS s(id, state, seq, reason,"
+    "  artifact_sha256, finished, snapshot)"
+    " WHERE x.id = s.id AND x.id = ANY ($1::bigint[])"
     " AND x.last_seq < s.seq"
     " RETURNING x.id),"
     /* events only with their execution's update (sql/007) */
     " ev AS ("
     " INSERT INTO execution_events (execution, seq, kind, data, at)"
     " SELECT e.execution, e.seq, e.kind, e.data, now()"
-    " FROM json_to_recordset($1::json)"
-    "  AS e(execution bigint, seq bigint, kind text, data jsonb)"
+    " FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::jsonb[])"
+    "  AS e(execution, seq, kind, data)"
     " JOIN up ON up.id = e.execution"
     " ON CONFLICT (execution, seq) DO NOTHING RETURNING 1),"
     " tv AS ("
     " INSERT INTO target_versions (pipeline, target, version, execution,"
     "  updated_at)"
     " SELECT t.pipeline, t.target, t.version, t.execution, now()"
-    " FROM json_to_recordset($3::json) AS t(pipeline text, target text,"
+    " FROM json_to_recordset($12::json) AS t(pipeline text, target text,"
     "  version text, execution bigint)"
     " ON CONFLICT (pipeline, target) DO UPDATE SET"
     "  version = EXCLUDED.version, execution = EXCLUDED.execution,"
@@ -528,7 +588,7 @@ static const char flush_sql[] =
     " , hr AS ("
     " INSERT INTO hook_runs (execution, step, attempt, pid)"
     " SELECT r.execution, r.step, r.attempt, r.pid"
-    " FROM json_to_recordset($4::json)"
+    " FROM json_to_recordset($13::json)"
     "  AS r(execution bigint, step text, attempt int, pid int)"
     " WHERE EXISTS (SELECT 1 FROM executions AS x WHERE x.id = r.execution)"
     " ON CONFLICT DO NOTHING RETURNING 1),"
@@ -536,21 +596,22 @@ static const char flush_sql[] =
     " INSERT INTO hook_outputs (execution, step, attempt, stream, content,"
     "  truncated, exit_status, started_at, finished_at)"
     " SELECT o.execution, o.step, o.attempt, s.stream,"
-    "  decode(CASE s.stream WHEN 'stdout' THEN o.out ELSE o.err END, 'hex'),"
+    "  CASE s.stream WHEN 'stdout' THEN o.out ELSE o.err END,"
     "  CASE s.stream WHEN 'stdout' THEN o.out_trunc ELSE o.err_trunc END,"
     "  o.status, to_timestamp(o.t0 / 1000.0), to_timestamp(o.t1 / 1000.0)"
-    " FROM json_to_recordset($5::json) AS o(execution bigint, step text,"
-    "  attempt int, out text, err text, out_trunc boolean,"
-    "  err_trunc boolean, status int, t0 bigint, t1 bigint)"
+    " FROM unnest($14::bigint[], $15::text[], $16::int[], $17::bytea[],"
+    "  $18::bytea[], $19::boolean[], $20::boolean[], $21::int[],"
+    "  $22::bigint[], $23::bigint[]) AS o(execution, step, attempt, out,"
+    "  err, out_trunc, err_trunc, status, t0, t1)"
     " CROSS JOIN (VALUES ('stdout'), ('stderr')) AS s(stream)"
-    " WHERE (s.stream = 'stdout' OR o.err <> '')" /* stdout: the status */
+    " WHERE (s.stream = 'stdout' OR length(o.err) > 0)" /* stdout: status */
     " AND EXISTS (SELECT 1 FROM executions AS x WHERE x.id = o.execution)"
     " ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up),"
     " (SELECT count(*) FROM tv), (SELECT count(*) FROM hr),"
     " (SELECT count(*) FROM ho),"
     /* executions of the batch that have no row: stopped (flush_done) */
-    " (SELECT coalesce(array_agg(i.id), '{}') FROM unnest($6::bigint[])"
+    " (SELECT coalesce(array_agg(i.id), '{}') FROM unnest($1::bigint[])"
     "  AS i(id) WHERE NOT EXISTS"
     "  (SELECT 1 FROM executions AS x WHERE x.id = i.id))";
 
@@ -594,10 +655,26 @@ notify_watchers(struct engine *e, struct eng_exec *ee)
 			continue;
 		if (tree == NULL) {
 			struct buf b = {0};
+			size_t off = 0;
+			int64_t seq;
+			enum exec_event_kind kind;
+			const char *data;
+			uint32_t len;
 
 			jw_open(&b, '[');
-			jw_raw(&b, ee->fl_events.s ? ee->fl_events.s : "",
-			    ee->fl_events.len);
+			while (event_unframe(
+			    &ee->fl_events, &off, &seq, &kind, &data, &len)) {
+				jw_open(&b, '{');
+				jw_key(&b, "execution");
+				jw_int(&b, ee->x->id);
+				jw_key(&b, "seq");
+				jw_int(&b, seq);
+				jw_key(&b, "kind");
+				jw_str(&b, exec_event_name(kind));
+				jw_key(&b, "data");
+				jw_raw(&b, data, len);
+				jw_close(&b, '}');
+			}
 			jw_close(&b, ']');
 			events = buf_failed(&b)
 			    ? NULL
@@ -653,8 +730,23 @@ struct eng_batch {
 	struct engine *e;
 	struct eng_exec **v;
 	size_t n;
-	json_t *runs, *outputs;
+	json_t *runs;
+	struct eng_output *outputs;
 };
+
+static void
+outputs_free(struct eng_output *o)
+{
+	while (o != NULL) {
+		struct eng_output *next = o->next;
+
+		free(o->step);
+		free(o->out);
+		free(o->err);
+		free(o);
+		o = next;
+	}
+}
 
 /* Put a batch that did not commit back in front of what came meanwhile,
  * in order; refused (not a connection problem): a bug or a constraint,
@@ -665,7 +757,7 @@ batch_requeue(struct eng_exec *ee, bool refused, const char *errmsg)
 	struct eng_waiter *w;
 
 	if (ee->pend_events.len > 0)
-		jw_raw(&ee->fl_events, ee->pend_events.s, ee->pend_events.len);
+		buf_add(&ee->fl_events, ee->pend_events.s, ee->pend_events.len);
 	buf_free(&ee->pend_events);
 	ee->pend_events = ee->fl_events;
 	memset(&ee->fl_events, 0, sizeof(ee->fl_events));
@@ -733,21 +825,24 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 	bool refused = res != NULL && !ok;
 
 	e->inflight--;
-	if (ok) {
+	if (ok || refused) {
+		/* refused: rows that cannot be stored must not block
+		 * transitions forever */
 		json_decref(b->runs);
-		json_decref(b->outputs);
-	} else if (refused) {
-		/* rows that cannot be stored must not block transitions
-		 * forever */
-		json_decref(b->runs);
-		json_decref(b->outputs);
+		outputs_free(b->outputs);
 	} else {
+		struct eng_output **tail = &b->outputs;
+
 		json_array_extend(b->runs, e->pend_runs);
 		json_decref(e->pend_runs);
 		e->pend_runs = b->runs;
-		json_array_extend(b->outputs, e->pend_outputs);
-		json_decref(e->pend_outputs);
-		e->pend_outputs = b->outputs;
+		/* back in front of those that came meanwhile */
+		while (*tail != NULL)
+			tail = &(*tail)->next;
+		*tail = e->pend_out;
+		if (e->pend_out == NULL)
+			e->pend_out_tail = tail;
+		e->pend_out = b->outputs;
 	}
 	if (ok)
 		e->batches++;
@@ -803,44 +898,104 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 		flush_soon(e);
 }
 
-/* The row of one execution for the statement's $2. */
+/* The batch's columns, in the statement's parameter order. */
+enum {
+	C_ID,
+	C_STATE,
+	C_SEQ,
+	C_REASON,
+	C_SHA,
+	C_FINISHED,
+	C_SNAPSHOT,
+	C_EV_EXEC,
+	C_EV_SEQ,
+	C_EV_KIND,
+	C_EV_DATA,
+	C_VERSIONS,
+	C_RUNS, /* JSON text */
+	C_O_EXEC,
+	C_O_STEP,
+	C_O_ATTEMPT,
+	C_O_OUT,
+	C_O_ERR,
+	C_O_OUT_TRUNC,
+	C_O_ERR_TRUNC,
+	C_O_STATUS,
+	C_O_T0,
+	C_O_T1,
+	C_N
+};
+
+static const enum pga_type col_type[C_N] = {
+    PGA_INT8,
+    PGA_TEXT,
+    PGA_INT8,
+    PGA_TEXT,
+    PGA_TEXT,
+    PGA_BOOL,
+    PGA_JSON,
+    PGA_INT8,
+    PGA_INT8,
+    PGA_TEXT,
+    PGA_JSONB,
+    0,
+    0,
+    PGA_INT8,
+    PGA_TEXT,
+    PGA_INT4,
+    PGA_BYTEA,
+    PGA_BYTEA,
+    PGA_BOOL,
+    PGA_BOOL,
+    PGA_INT4,
+    PGA_INT8,
+    PGA_INT8,
+};
+
+/* One execution's row and its events into the columns. */
 static void
-snapshot_row(struct buf *b, const struct exec *x)
+batch_add(struct engine *e, struct pgarray *c, const struct eng_exec *ee)
 {
-	jw_open(b, '{');
-	jw_key(b, "id");
-	jw_int(b, x->id);
-	jw_key(b, "state");
-	jw_str(b, exec_state_name(x->state));
-	jw_key(b, "seq");
-	jw_int(b, x->seq);
-	jw_key(b, "reason");
-	jw_str(b, x->reason);
-	jw_key(b, "artifact_sha256");
-	jw_str(b, x->artifact_sha256);
-	jw_key(b, "finished");
-	jw_bool(b, exec_is_terminal(x->state));
-	jw_key(b, "snapshot");
-	exec_write(b, x);
-	jw_close(b, '}');
+	const struct exec *x = ee->x;
+	size_t off = 0;
+	int64_t seq;
+	enum exec_event_kind kind;
+	const char *data;
+	uint32_t len;
+
+	pga_int8(&c[C_ID], x->id);
+	pga_str(&c[C_STATE], exec_state_name(x->state));
+	pga_int8(&c[C_SEQ], x->seq);
+	pga_str(&c[C_REASON], x->reason);
+	pga_str(&c[C_SHA], x->artifact_sha256);
+	pga_bool(&c[C_FINISHED], exec_is_terminal(x->state));
+	buf_reset(&e->scratch);
+	exec_write(&e->scratch, x);
+	if (buf_failed(&e->scratch))
+		c[C_SNAPSHOT].b.oom = true; /* the batch fails: sent again */
+	else
+		pga_bytes(&c[C_SNAPSHOT], e->scratch.s, e->scratch.len);
+	while (event_unframe(&ee->fl_events, &off, &seq, &kind, &data, &len)) {
+		pga_int8(&c[C_EV_EXEC], x->id);
+		pga_int8(&c[C_EV_SEQ], seq);
+		pga_str(&c[C_EV_KIND], exec_event_name(kind));
+		pga_bytes(&c[C_EV_DATA], data, len);
+	}
 }
 
-/* The ids of a batch's executions as a PostgreSQL array literal. */
-static char *
-id_array(struct eng_exec *const *v, size_t n)
+static void
+batch_add_output(struct pgarray *c, const struct eng_output *o)
 {
-	size_t cap = 3 + n * 21, len = 1;
-	char *s = malloc(cap);
-
-	if (s == NULL)
-		return NULL;
-	s[0] = '{';
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(s + len, cap - len, "%s%" PRId64,
-		    i > 0 ? "," : "", v[i]->x->id);
-	s[len++] = '}';
-	s[len] = '\0';
-	return s;
+	pga_int8(&c[C_O_EXEC], o->execution);
+	pga_str(&c[C_O_STEP], o->step);
+	pga_int4(&c[C_O_ATTEMPT], o->attempt);
+	pga_bytes(&c[C_O_OUT], o->out, o->out_len);
+	pga_bytes(&c[C_O_ERR], o->err, o->err_len);
+	pga_bool(&c[C_O_OUT_TRUNC], o->out_trunc);
+	pga_bool(&c[C_O_ERR_TRUNC], o->err_trunc);
+	pga_int4(&c[C_O_STATUS], o->status);
+	pga_int8(&c[C_O_T0], o->t0);
+	pga_int8(&c[C_O_T1], o->t1);
 }
 
 /* Send one batch: up to ENGINE_BATCH_EXECS executions from *cursor on,
@@ -850,17 +1005,18 @@ static bool
 batch_send(struct engine *e, struct eng_exec **cursor)
 {
 	struct eng_batch *b = calloc(1, sizeof(*b));
-	struct buf events = {0}, snaps = {0};
+	struct pgarray c[C_N];
 	json_t *versions = json_array();
-	char *s[6] = {NULL};
-	bool sent = false;
+	char *val[C_N] = {NULL};
+	int lengths[C_N] = {0}, formats[C_N] = {0};
+	bool sent = false, bad = false;
 
+	for (size_t i = 0; i < C_N; i++)
+		pga_init(&c[i], col_type[i]);
 	if (b == NULL || versions == NULL ||
 	    (b->v = calloc(ENGINE_BATCH_EXECS, sizeof(*b->v))) == NULL)
 		goto out;
 	b->e = e;
-	jw_open(&events, '[');
-	jw_open(&snaps, '[');
 	for (; *cursor != NULL && b->n < ENGINE_BATCH_EXECS;
 	     *cursor = (*cursor)->next) {
 		struct eng_exec *ee = *cursor;
@@ -876,34 +1032,43 @@ batch_send(struct engine *e, struct eng_exec **cursor)
 		memset(&ee->pend_intents, 0, sizeof(ee->pend_intents));
 		ee->fl_waiters = ee->pend_waiters;
 		ee->pend_waiters = NULL;
-		jw_raw(&events, ee->fl_events.s, ee->fl_events.len);
 		json_array_extend(versions, ee->fl_versions);
-		snapshot_row(&snaps, ee->x);
+		batch_add(e, c, ee);
 		b->v[b->n++] = ee;
 	}
 	if (b->n == 0 && json_array_size(e->pend_runs) == 0 &&
-	    json_array_size(e->pend_outputs) == 0)
+	    e->pend_out == NULL)
 		goto out;
 	/* Hook runs and outputs ride along in the same transaction. */
 	b->runs = e->pend_runs;
-	b->outputs = e->pend_outputs;
 	e->pend_runs = json_array();
-	e->pend_outputs = json_array();
+	b->outputs = e->pend_out;
+	e->pend_out = NULL;
+	e->pend_out_tail = &e->pend_out;
+	for (const struct eng_output *o = b->outputs; o != NULL; o = o->next)
+		batch_add_output(c, o);
 	versions_dedupe(versions);
-	s[5] = id_array(b->v, b->n);
-	jw_close(&events, ']');
-	jw_close(&snaps, ']');
-	s[0] = buf_take(&events, NULL);
-	s[1] = buf_take(&snaps, NULL);
-	s[2] = json_dumps(versions, JSON_COMPACT);
-	s[3] = json_dumps(b->runs, JSON_COMPACT);
-	s[4] = json_dumps(b->outputs, JSON_COMPACT);
+	for (size_t i = 0; i < C_N; i++) {
+		size_t len = 0;
+
+		if (i == C_VERSIONS || i == C_RUNS) {
+			val[i] = json_dumps(
+			    i == C_VERSIONS ? versions : b->runs, JSON_COMPACT);
+			pga_free(&c[i]);
+		} else {
+			val[i] = pga_finish(&c[i], &len);
+			formats[i] = 1;
+			lengths[i] = (int)len;
+			if (len > INT_MAX)
+				bad = true;
+		}
+		bad |= val[i] == NULL;
+	}
 	e->inflight++;
 	sent = true;
-	if (s[0] == NULL || s[1] == NULL || s[2] == NULL || s[3] == NULL ||
-	    s[4] == NULL || s[5] == NULL ||
-	    pg_query_prepared(
-	        e->d->pg, flush_sql, 6, (const char **)s, flush_done, b) < 0)
+	if (bad ||
+	    pg_query_prepared_bin(e->d->pg, flush_sql, C_N,
+	        (const char *const *)val, lengths, formats, flush_done, b) < 0)
 		flush_done(NULL, "database unavailable", b);
 	b = NULL;
 out:
@@ -911,11 +1076,11 @@ out:
 		free(b->v);
 		free(b);
 	}
-	buf_free(&events);
-	buf_free(&snaps);
+	for (size_t i = 0; i < C_N; i++) {
+		pga_free(&c[i]);
+		free(val[i]);
+	}
 	json_decref(versions);
-	for (size_t i = 0; i < 6; i++)
-		free(s[i]);
 	return sent;
 }
 
@@ -1254,45 +1419,40 @@ hook_started(struct hook *h, pid_t pid, void *arg)
 	        eh->attempt > 0 ? eh->attempt : 1, "pid", (int)pid));
 }
 
-/* Hex of n bytes (hook output travels as hex inside the batch JSON). */
-static char *
-hex_of(const char *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *out = malloc(n * 2 + 1);
-
-	if (out == NULL)
-		return NULL;
-	/* not snprintf per byte: a 1 MiB output is 1M calls on the loop */
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[(unsigned char)p[i] >> 4];
-		out[2 * i + 1] = digits[(unsigned char)p[i] & 0xf];
-	}
-	out[2 * n] = '\0';
-	return out;
-}
-
 /* Keep the hook's output with the step (bounded by the capture size):
  * it rides along with the next group commit. */
 static void
 store_output(
     struct eng_exec *ee, struct eng_hook *eh, const struct hook_result *r)
 {
-	char *out = hex_of(r->out, r->out_len),
-	     *err = hex_of(r->err, r->err_len);
+	struct engine *e = ee->eng;
+	struct eng_output *o = calloc(1, sizeof(*o));
 
-	if (out != NULL && err != NULL)
-		json_array_append_new(ee->eng->pend_outputs,
-		    json_pack(
-		        "{s:I, s:s, s:i, s:s, s:s, s:b, s:b, s:i, s:I, s:I}",
-		        "execution", (json_int_t)ee->x->id, "step", eh->step,
-		        "attempt", eh->attempt > 0 ? eh->attempt : 1, "out",
-		        out, "err", err, "out_trunc", r->out_truncated,
-		        "err_trunc", r->err_truncated, "status", r->status,
-		        "t0", (json_int_t)r->started_ms, "t1",
-		        (json_int_t)r->finished_ms));
-	free(out);
-	free(err);
+	if (o != NULL) {
+		o->step = strdup(eh->step);
+		o->out = malloc(r->out_len + 1);
+		o->err = malloc(r->err_len + 1);
+	}
+	if (o == NULL || o->step == NULL || o->out == NULL || o->err == NULL) {
+		log_err("engine.output_lost",
+		    "execution=%" PRId64 " step=%s error=\"out of memory\"",
+		    ee->x->id, eh->step);
+		outputs_free(o);
+		return;
+	}
+	o->execution = ee->x->id;
+	o->attempt = eh->attempt > 0 ? eh->attempt : 1;
+	memcpy(o->out, r->out, r->out_len);
+	o->out_len = r->out_len;
+	memcpy(o->err, r->err, r->err_len);
+	o->err_len = r->err_len;
+	o->out_trunc = r->out_truncated;
+	o->err_trunc = r->err_truncated;
+	o->status = r->status;
+	o->t0 = r->started_ms;
+	o->t1 = r->finished_ms;
+	*e->pend_out_tail = o;
+	e->pend_out_tail = &o->next;
 }
 
 static void
@@ -3523,7 +3683,7 @@ engine_new(struct gantryd *d)
 	e->trig_tail = &e->trig_head;
 	e->ev_sched = event_new(d->base, -1, 0, sched, e);
 	e->pend_runs = json_array();
-	e->pend_outputs = json_array();
+	e->pend_out_tail = &e->pend_out;
 	e->ev_wake = evtimer_new(d->base, wake_cb, e);
 	e->ev_leftover = evtimer_new(d->base, leftovers_poll, e);
 	e->ev_stuck = event_new(d->base, -1, EV_PERSIST, stuck_check, e);
@@ -3597,7 +3757,8 @@ engine_free(struct engine *e)
 		engine_unwatch(e, e->watches);
 	sign_key_free(e->key);
 	json_decref(e->pend_runs);
-	json_decref(e->pend_outputs);
+	outputs_free(e->pend_out);
+	buf_free(&e->scratch);
 	free(e->state_dir);
 	free(e);
 }

@@ -42,6 +42,7 @@ struct pg_q {
 	char *sql;
 	char **params;
 	int nparams;
+	int *lengths, *formats; /* NULL: all text */
 	bool simple;
 	bool pipelined; /* sent in pipeline mode: completes at its Sync */
 	bool ended; /* pipelined: the NULL after its results was seen */
@@ -116,6 +117,8 @@ q_free(struct pg_q *q)
 	for (int i = 0; i < q->nparams; i++)
 		free(q->params[i]);
 	free(q->params);
+	free(q->lengths);
+	free(q->formats);
 	free(q->sql);
 	PQclear(q->res);
 	free(q);
@@ -474,10 +477,10 @@ send_pipelined(struct pg *pg, struct pg_q *q)
 		ok = PQsendPrepare(pg->conn, name, q->sql, 0, NULL);
 	else if (q->stmt >= 0)
 		ok = PQsendQueryPrepared(pg->conn, name, q->nparams,
-		    (const char *const *)q->params, NULL, NULL, 0);
+		    (const char *const *)q->params, q->lengths, q->formats, 0);
 	else
 		ok = PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL,
-		    (const char *const *)q->params, NULL, NULL, 0);
+		    (const char *const *)q->params, q->lengths, q->formats, 0);
 	/* libpq 15's PQpipelineSync also flushes what it can. */
 	return ok && PQpipelineSync(pg->conn);
 }
@@ -646,7 +649,8 @@ stmt_of(struct pg *pg, const char *sql)
 
 static int
 enqueue(struct pg *pg, const char *sql, bool simple, bool named, int nparams,
-    const char *const *params, pg_result_cb cb, void *arg)
+    const char *const *params, const int *lengths, const int *formats,
+    pg_result_cb cb, void *arg)
 {
 	struct pg_q *q;
 
@@ -667,10 +671,29 @@ enqueue(struct pg *pg, const char *sql, bool simple, bool named, int nparams,
 			return -1;
 		}
 		q->nparams = nparams;
+		if (formats != NULL) {
+			q->lengths = calloc((size_t)nparams, sizeof(int));
+			q->formats = calloc((size_t)nparams, sizeof(int));
+			if (q->lengths == NULL || q->formats == NULL) {
+				q_free(q);
+				return -1;
+			}
+		}
 		for (int i = 0; i < nparams; i++) {
+			bool bin = formats != NULL && formats[i] == 1;
+
 			if (params[i] == NULL)
 				continue;
-			q->params[i] = strdup(params[i]);
+			if (bin) {
+				size_t n = (size_t)lengths[i];
+
+				q->formats[i] = 1;
+				q->lengths[i] = lengths[i];
+				q->params[i] = malloc(n > 0 ? n : 1);
+				if (q->params[i] != NULL)
+					memcpy(q->params[i], params[i], n);
+			} else
+				q->params[i] = strdup(params[i]);
 			if (q->params[i] == NULL) {
 				q_free(q);
 				return -1;
@@ -692,20 +715,31 @@ int
 pg_query(struct pg *pg, const char *sql, int nparams, const char *const *params,
     pg_result_cb cb, void *arg)
 {
-	return enqueue(pg, sql, false, false, nparams, params, cb, arg);
+	return enqueue(
+	    pg, sql, false, false, nparams, params, NULL, NULL, cb, arg);
 }
 
 int
 pg_query_prepared(struct pg *pg, const char *sql, int nparams,
     const char *const *params, pg_result_cb cb, void *arg)
 {
-	return enqueue(pg, sql, false, true, nparams, params, cb, arg);
+	return enqueue(
+	    pg, sql, false, true, nparams, params, NULL, NULL, cb, arg);
+}
+
+int
+pg_query_prepared_bin(struct pg *pg, const char *sql, int nparams,
+    const char *const *params, const int *lengths, const int *formats,
+    pg_result_cb cb, void *arg)
+{
+	return enqueue(
+	    pg, sql, false, true, nparams, params, lengths, formats, cb, arg);
 }
 
 int
 pg_query_simple(struct pg *pg, const char *sql, pg_result_cb cb, void *arg)
 {
-	return enqueue(pg, sql, true, false, 0, NULL, cb, arg);
+	return enqueue(pg, sql, true, false, 0, NULL, NULL, NULL, cb, arg);
 }
 
 bool

@@ -72,6 +72,13 @@ int pg_query(struct pg *pg, const char *sql, int nparams,
  * failure was seen prepares again. */
 int pg_query_prepared(struct pg *pg, const char *sql, int nparams,
     const char *const *params, pg_result_cb cb, void *arg) MUSTCHECK;
+/* pg_query_prepared() with binary parameters: formats[i] == 1 sends
+ * params[i] as lengths[i] bytes in its type's binary format (they may hold
+ * NULs; the SQL must name the type, $1::bigint[]), 0 as text (lengths[i]
+ * unused). */
+int pg_query_prepared_bin(struct pg *pg, const char *sql, int nparams,
+    const char *const *params, const int *lengths, const int *formats,
+    pg_result_cb cb, void *arg) MUSTCHECK;
 int pg_query_simple(
     struct pg *pg, const char *sql, pg_result_cb cb, void *arg) MUSTCHECK;
 

@@ -8,8 +8,10 @@
  * with queries in flight, and the server ending the session; named
  * prepared statements used by many queries of one pipeline, a PREPARE
  * that fails (its queries fail, the next use prepares again), and queries
- * queued from inside callbacks.  Each test owns its event_base and its
- * connection.
+ * queued from inside callbacks; binary array parameters (pgarray.h) of
+ * every element type the engine sends, NULLs, bytes that are not text,
+ * empty arrays, read back by the server.  Each test owns its event_base
+ * and its connection.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@
 
 #include "log.h"
 #include "pg.h"
+#include "pgarray.h"
 
 #define NQ 300 /* more than the pipeline holds (64) */
 
@@ -32,7 +35,7 @@ struct got {
 	int order; /* position among all callbacks, from 1 */
 	ExecStatusType status;
 	bool null_res;
-	char value[64];
+	char value[256];
 	char errmsg[256];
 };
 
@@ -544,6 +547,81 @@ START_TEST(test_queue_from_callback)
 }
 END_TEST
 
+/* Binary arrays (lib/pgarray) as the server reads them: each column
+ * unnested and printed back as text, row by row. */
+START_TEST(test_binary_arrays)
+{
+	static const char sql[] =
+	    "SELECT string_agg(concat_ws('|', a, b, coalesce(c, '-'), d,"
+	    " e::text, f::text, encode(g, 'hex'), h), ';' ORDER BY a)"
+	    " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::boolean[],"
+	    " $5::json[], $6::jsonb[], $7::bytea[], $8::text[])"
+	    " AS t(a, b, c, d, e, f, g, h)";
+	static const enum pga_type types[8] = {PGA_INT8, PGA_INT4, PGA_TEXT,
+	    PGA_BOOL, PGA_JSON, PGA_JSONB, PGA_BYTEA, PGA_TEXT};
+	struct pgarray c[8];
+	char *val[8];
+	int len[8], fmt[8];
+	struct got g[2];
+	size_t n;
+
+	memset(g, 0, sizeof(g));
+	setup_with(10000);
+	for (int i = 0; i < 8; i++)
+		pga_init(&c[i], types[i]);
+	pga_int8(&c[0], INT64_MIN);
+	pga_int8(&c[0], 5000000000LL);
+	pga_int4(&c[1], -7);
+	pga_int4(&c[1], INT32_MAX);
+	pga_str(&c[2], "caf\xc3\xa9 \"q\"");
+	pga_str(&c[2], NULL);
+	pga_bool(&c[3], true);
+	pga_bool(&c[3], false);
+	pga_str(&c[4], "{\"b\": [1, 2]}");
+	pga_str(&c[4], "null");
+	pga_str(&c[5], "{\"z\":1,\"a\":\"x\"}");
+	pga_str(&c[5], "[]");
+	pga_bytes(&c[6], "\0\1\xff", 3);
+	pga_bytes(&c[6], "", 0);
+	pga_str(&c[7], "");
+	pga_str(&c[7], "end");
+	for (int i = 0; i < 8; i++) {
+		val[i] = pga_finish(&c[i], &n);
+		ck_assert_ptr_nonnull(val[i]);
+		len[i] = (int)n;
+		fmt[i] = 1;
+	}
+	ck_assert_int_eq(
+	    pg_query_prepared_bin(F.pg, sql, 8, (const char *const *)val, len,
+	        fmt, on_result, &g[0]),
+	    0);
+	/* empty arrays: no rows */
+	for (int i = 0; i < 8; i++) {
+		free(val[i]);
+		pga_init(&c[i], types[i]);
+		val[i] = pga_finish(&c[i], &n);
+		ck_assert_ptr_nonnull(val[i]);
+		len[i] = (int)n;
+	}
+	ck_assert_int_eq(
+	    pg_query_prepared_bin(F.pg, sql, 8, (const char *const *)val, len,
+	        fmt, on_result, &g[1]),
+	    0);
+	F.want = 2;
+	run(20);
+	ck_assert_msg(g[0].status == PGRES_TUPLES_OK, "%s", g[0].errmsg);
+	ck_assert_str_eq(g[0].value,
+	    "-9223372036854775808|-7|caf\xc3\xa9 \"q\"|t|{\"b\": [1, 2]}|"
+	    "{\"a\": \"x\", \"z\": 1}|0001ff|;"
+	    "5000000000|2147483647|-|f|null|[]||end");
+	ck_assert_int_eq(g[1].status, PGRES_TUPLES_OK);
+	ck_assert_str_eq(g[1].value, "");
+	for (int i = 0; i < 8; i++)
+		free(val[i]);
+	teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -561,6 +639,7 @@ main(void)
 	tcase_add_test(tc, test_prepared_pipelined);
 	tcase_add_test(tc, test_prepare_fails);
 	tcase_add_test(tc, test_queue_from_callback);
+	tcase_add_test(tc, test_binary_arrays);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
