@@ -53,7 +53,8 @@
 #define ENGINE_MAX_HOOKS 64
 /* Group commit: executions per transaction, transactions in flight. */
 #define ENGINE_BATCH_EXECS 128
-#define ENGINE_BATCHES_INFLIGHT 8
+#define ENGINE_BATCHES_INFLIGHT 8 /* over all commit connections */
+#define ENGINE_COMMIT_PG_MAX 16 /* db_commit_connections' maximum */
 
 struct eng_exec;
 
@@ -177,6 +178,7 @@ struct engine {
 	size_t nstart, capstart;
 	int64_t leftover_since; /* ms; 0 before the first TERM */
 	unsigned inflight; /* commit batches sent, not answered yet */
+	unsigned conn_inflight[ENGINE_COMMIT_PG_MAX]; /* ... per connection */
 	bool resched; /* run the scheduler after the next commit */
 	bool loaded;
 	bool loading;
@@ -728,6 +730,7 @@ engine_unwatch(struct engine *e, struct engine_watch *w)
  * events stay in order) and the hook runs/outputs riding along. */
 struct eng_batch {
 	struct engine *e;
+	size_t conn; /* 0: d->pg, i: d->commit_pg[i - 1] */
 	struct eng_exec **v;
 	size_t n;
 	json_t *runs;
@@ -825,6 +828,7 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 	bool refused = res != NULL && !ok;
 
 	e->inflight--;
+	e->conn_inflight[b->conn]--;
 	if (ok || refused) {
 		/* refused: rows that cannot be stored must not block
 		 * transitions forever */
@@ -998,11 +1002,34 @@ batch_add_output(struct pgarray *c, const struct eng_output *o)
 	pga_int8(&c[C_O_T1], o->t1);
 }
 
-/* Send one batch: up to ENGINE_BATCH_EXECS executions from *cursor on,
- * and (first) the hook runs and outputs waiting.  Returns false when
- * there was nothing to send. */
+/* The commit connection i: 0 the main one, then db_commit_connections. */
+static struct pg *
+commit_conn(const struct engine *e, size_t i)
+{
+	return i == 0 ? e->d->pg : e->d->commit_pg[i - 1];
+}
+
+/* The connection that is up with the fewest batches in flight, or -1. */
+static int
+commit_pick(const struct engine *e)
+{
+	size_t n = 1 + e->d->ncommit_pg;
+	int best = -1;
+
+	if (n > ENGINE_COMMIT_PG_MAX)
+		n = ENGINE_COMMIT_PG_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (pg_is_up(commit_conn(e, i)) &&
+		    (best < 0 || e->conn_inflight[i] < e->conn_inflight[best]))
+			best = (int)i;
+	return best;
+}
+
+/* Send one batch on connection conn: up to ENGINE_BATCH_EXECS executions
+ * from *cursor on, and (first) the hook runs and outputs waiting.
+ * Returns false when there was nothing to send. */
 static bool
-batch_send(struct engine *e, struct eng_exec **cursor)
+batch_send(struct engine *e, size_t conn, struct eng_exec **cursor)
 {
 	struct eng_batch *b = calloc(1, sizeof(*b));
 	struct pgarray c[C_N];
@@ -1017,6 +1044,7 @@ batch_send(struct engine *e, struct eng_exec **cursor)
 	    (b->v = calloc(ENGINE_BATCH_EXECS, sizeof(*b->v))) == NULL)
 		goto out;
 	b->e = e;
+	b->conn = conn;
 	for (; *cursor != NULL && b->n < ENGINE_BATCH_EXECS;
 	     *cursor = (*cursor)->next) {
 		struct eng_exec *ee = *cursor;
@@ -1065,9 +1093,10 @@ batch_send(struct engine *e, struct eng_exec **cursor)
 		bad |= val[i] == NULL;
 	}
 	e->inflight++;
+	e->conn_inflight[conn]++;
 	sent = true;
 	if (bad ||
-	    pg_query_prepared_bin(e->d->pg, flush_sql, C_N,
+	    pg_query_prepared_bin(commit_conn(e, conn), flush_sql, C_N,
 	        (const char *const *)val, lengths, formats, flush_done, b) < 0)
 		flush_done(NULL, "database unavailable", b);
 	b = NULL;
@@ -1097,12 +1126,14 @@ flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	struct eng_exec *cursor;
+	int conn;
 
-	if (!e->d->schema_current || !pg_is_up(e->d->pg))
+	if (!e->d->schema_current)
 		return; /* engine_db_ready() flushes again */
 	cursor = e->execs;
-	while (e->inflight < ENGINE_BATCHES_INFLIGHT && pg_is_up(e->d->pg) &&
-	    batch_send(e, &cursor))
+	while (e->inflight < ENGINE_BATCHES_INFLIGHT &&
+	    (conn = commit_pick(e)) >= 0 &&
+	    batch_send(e, (size_t)conn, &cursor))
 		;
 }
 
@@ -2756,6 +2787,12 @@ engine_db_ready(struct engine *e)
 	}
 	flush_soon(e);
 	sched_soon(e);
+}
+
+void
+engine_commit_ready(struct engine *e)
+{
+	flush_soon(e);
 }
 
 static void

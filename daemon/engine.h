@@ -29,6 +29,8 @@ void engine_free(struct engine *e);
 /* The database is up and migrated: load and resume executions (once),
  * and flush whatever waits. */
 void engine_db_ready(struct engine *e);
+/* A group-commit connection (db_commit_connections) is up: flush. */
+void engine_commit_ready(struct engine *e);
 
 /* Called with (http status, body) once the request is done: the body is
  * a new reference the callback takes. */

@@ -29,6 +29,9 @@ struct gantryd {
 	struct gantry_config *cfg;
 	struct http_server *http;
 	struct pg *pg;
+	/* group commits go over pg and these (db_commit_connections - 1) */
+	struct pg **commit_pg;
+	size_t ncommit_pg;
 	struct metrics *metrics;
 	struct pipelines *pipelines;
 	struct engine *engine;

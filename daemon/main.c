@@ -254,6 +254,17 @@ db_state(struct pg *pg, bool up, const char *why, void *arg)
 	}
 }
 
+/* A group-commit connection came up (or went): the engine sends what
+ * waits once the schema is current. */
+static void
+commit_db_state(struct pg *pg, bool up, const char *why, void *arg)
+{
+	struct gantryd *d = arg;
+
+	if (up && d->schema_current && d->engine != NULL)
+		engine_commit_ready(d->engine);
+}
+
 static void
 migrate_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -491,6 +502,19 @@ main(int argc, char **argv)
 	    d.cfg->db_statement_timeout_ms, db_state, &d);
 	if (d.pg == NULL)
 		fatal("daemon.init", "error=\"out of memory\"");
+	if (!d.migrate_only && d.cfg->db_commit_connections > 1) {
+		d.ncommit_pg = (size_t)d.cfg->db_commit_connections - 1;
+		d.commit_pg = calloc(d.ncommit_pg, sizeof(*d.commit_pg));
+		for (size_t i = 0; d.commit_pg != NULL && i < d.ncommit_pg; i++)
+			if ((d.commit_pg[i] = pg_new(d.base, d.cfg->database,
+			         d.cfg->db_connect_timeout_ms,
+			         d.cfg->db_statement_timeout_ms,
+			         commit_db_state, &d)) == NULL)
+				break;
+		if (d.commit_pg == NULL ||
+		    d.commit_pg[d.ncommit_pg - 1] == NULL)
+			fatal("daemon.init", "error=\"out of memory\"");
+	}
 
 	if (d.migrate_only) {
 		struct timeval tv = {MIGRATE_ONLY_DEADLINE_S, 0};
@@ -532,12 +556,17 @@ main(int argc, char **argv)
 	log_info("daemon.start", "version=%s pid=%d migrations=%d",
 	    PACKAGE_VERSION, (int)getpid(), db_migrate_latest());
 	pg_start(d.pg);
+	for (size_t i = 0; i < d.ncommit_pg; i++)
+		pg_start(d.commit_pg[i]);
 
 	event_base_dispatch(d.base);
 
 	/* Teardown in reverse; debug builds stay leak-free (STYLE 16). */
 	http_server_free(d.http);
 	pg_free(d.pg); /* failed queries' callbacks still find alarms, holds */
+	for (size_t i = 0; i < d.ncommit_pg; i++)
+		pg_free(d.commit_pg[i]); /* ... and the engine */
+	free(d.commit_pg);
 	alarms_free(d.alarms);
 	holds_free(d.holds);
 	if (d.httpc != NULL)

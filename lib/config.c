@@ -58,6 +58,8 @@ static const struct key keys[] = {
         false, 100, 600000},
     {"db_statement_timeout", KT_DURATION, OFF(db_statement_timeout_ms), "30s",
         false, false, 100, 3600000},
+    {"db_commit_connections", KT_INT, OFF(db_commit_connections), "2", false,
+        false, 1, 16},
     {"state_dir", KT_STRING, OFF(state_dir), "/var/lib/gantry", false, false, 0,
         0},
     {"max_hooks", KT_INT, OFF(max_hooks), "64", false, false, 1, 10000},

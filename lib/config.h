@@ -36,6 +36,7 @@ struct gantry_config {
 	int64_t max_connections;
 	int64_t db_connect_timeout_ms;
 	int64_t db_statement_timeout_ms;
+	int64_t db_commit_connections; /* group commits spread over them */
 	char *state_dir; /* artifacts, build outputs, hook HOME */
 	int64_t max_hooks; /* hooks running at once */
 	char *signing_key; /* Ed25519 PEM private key signing builds */
