@@ -109,11 +109,14 @@ struct eng_exec {
 	 * and data as JSON text, written once */
 	struct buf pend_events;
 	json_t *pend_versions; /* [{pipeline, target, version, execution}] */
+	/* [{sha256, uri, signature, signed_by}] its builds stored: written
+	 * by the batch whose snapshot first names them */
+	json_t *pend_artifacts;
 	struct exec_intents pend_intents;
 	struct eng_waiter *pend_waiters;
 	/* the batch in flight */
 	struct buf fl_events;
-	json_t *fl_versions;
+	json_t *fl_versions, *fl_artifacts;
 	struct exec_intents fl_intents;
 	struct eng_waiter *fl_waiters;
 	bool in_flight;
@@ -321,6 +324,7 @@ ee_new(struct engine *e, struct exec *x, struct eng_def *def)
 	ee->xdef.stages = def->stages;
 	ee->xdef.nstages = def->nstages;
 	ee->pend_versions = json_array();
+	ee->pend_artifacts = json_array();
 	ee->held_stage = -1;
 	ee->next = e->execs;
 	e->execs = ee;
@@ -393,8 +397,10 @@ ee_free(struct eng_exec *ee)
 	waiters_reply(ee->fl_waiters, 503, NULL);
 	buf_free(&ee->pend_events);
 	json_decref(ee->pend_versions);
+	json_decref(ee->pend_artifacts);
 	buf_free(&ee->fl_events);
 	json_decref(ee->fl_versions);
+	json_decref(ee->fl_artifacts);
 	exec_intents_clear(&ee->pend_intents);
 	exec_intents_clear(&ee->fl_intents);
 	exec_free(ee->x);
@@ -552,12 +558,22 @@ apply(struct eng_exec *ee, const struct exec_event *ev)
  *   $12      target versions (JSON)    $13  hook runs (JSON)
  *   $14-$23  hook outputs: execution, step, attempt, out, err,
  *            out_trunc, err_trunc, status, t0, t1 (ms)
+ *   $24      artifacts built (JSON), in the batch whose snapshot first
+ *            names them: the snapshot's reference is checked at the end
+ *            of the statement, when they are there, whatever connection
+ *            the batch went on
  * The UPDATE reaches executions by its primary key (= ANY ($1)): joined
  * on the unnested rows alone, whose size the planner does not know, it
  * may scan the whole table for every batch.
  */
 static const char flush_sql[] =
-    "WITH up AS ("
+    "WITH ar AS ("
+    " INSERT INTO artifacts (sha256, uri, signature, signed_by)"
+    " SELECT a.sha256, a.uri, a.signature, a.signed_by"
+    " FROM json_to_recordset($24::json) AS a(sha256 text, uri text,"
+    "  signature text, signed_by text)"
+    " ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
+    " up AS ("
     " UPDATE executions AS x SET snapshot = s.snapshot,"
     "  state = s.state, last_seq = s.seq, reason = s.reason,"
     "  artifact_sha256 = coalesce(s.artifact_sha256, x.artifact_sha256),"
@@ -611,7 +627,7 @@ static const char flush_sql[] =
     " ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up),"
     " (SELECT count(*) FROM tv), (SELECT count(*) FROM hr),"
-    " (SELECT count(*) FROM ho),"
+    " (SELECT count(*) FROM ho) + (SELECT count(*) FROM ar),"
     /* executions of the batch that have no row: stopped (flush_done) */
     " (SELECT coalesce(array_agg(i.id), '{}') FROM unnest($1::bigint[])"
     "  AS i(id) WHERE NOT EXISTS"
@@ -772,6 +788,10 @@ batch_requeue(struct eng_exec *ee, bool refused, const char *errmsg)
 	json_decref(ee->pend_versions);
 	ee->pend_versions = ee->fl_versions;
 	ee->fl_versions = NULL;
+	json_array_extend(ee->fl_artifacts, ee->pend_artifacts);
+	json_decref(ee->pend_artifacts);
+	ee->pend_artifacts = ee->fl_artifacts;
+	ee->fl_artifacts = NULL;
 	(void)intents_append(&ee->fl_intents, &ee->pend_intents);
 	exec_intents_clear(&ee->pend_intents);
 	ee->pend_intents = ee->fl_intents;
@@ -871,7 +891,8 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 		notify_watchers(e, ee);
 		buf_free(&ee->fl_events);
 		json_decref(ee->fl_versions);
-		ee->fl_versions = NULL;
+		json_decref(ee->fl_artifacts);
+		ee->fl_versions = ee->fl_artifacts = NULL;
 		in = ee->fl_intents;
 		memset(&ee->fl_intents, 0, sizeof(ee->fl_intents));
 		w = ee->fl_waiters;
@@ -902,7 +923,7 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 		flush_soon(e);
 }
 
-/* The batch's columns, in the statement's parameter order. */
+/* The batch's columns, in the statement's parameter order ($1...). */
 enum {
 	C_ID,
 	C_STATE,
@@ -915,7 +936,7 @@ enum {
 	C_EV_SEQ,
 	C_EV_KIND,
 	C_EV_DATA,
-	C_VERSIONS,
+	C_VERSIONS, /* JSON text */
 	C_RUNS, /* JSON text */
 	C_O_EXEC,
 	C_O_STEP,
@@ -927,33 +948,33 @@ enum {
 	C_O_STATUS,
 	C_O_T0,
 	C_O_T1,
+	C_ARTIFACTS, /* JSON text */
 	C_N
 };
 
+/* The element type of each binary column (0: a JSON text parameter). */
 static const enum pga_type col_type[C_N] = {
-    PGA_INT8,
-    PGA_TEXT,
-    PGA_INT8,
-    PGA_TEXT,
-    PGA_TEXT,
-    PGA_BOOL,
-    PGA_JSON,
-    PGA_INT8,
-    PGA_INT8,
-    PGA_TEXT,
-    PGA_JSONB,
-    0,
-    0,
-    PGA_INT8,
-    PGA_TEXT,
-    PGA_INT4,
-    PGA_BYTEA,
-    PGA_BYTEA,
-    PGA_BOOL,
-    PGA_BOOL,
-    PGA_INT4,
-    PGA_INT8,
-    PGA_INT8,
+    [C_ID] = PGA_INT8,
+    [C_STATE] = PGA_TEXT,
+    [C_SEQ] = PGA_INT8,
+    [C_REASON] = PGA_TEXT,
+    [C_SHA] = PGA_TEXT,
+    [C_FINISHED] = PGA_BOOL,
+    [C_SNAPSHOT] = PGA_JSON,
+    [C_EV_EXEC] = PGA_INT8,
+    [C_EV_SEQ] = PGA_INT8,
+    [C_EV_KIND] = PGA_TEXT,
+    [C_EV_DATA] = PGA_JSONB,
+    [C_O_EXEC] = PGA_INT8,
+    [C_O_STEP] = PGA_TEXT,
+    [C_O_ATTEMPT] = PGA_INT4,
+    [C_O_OUT] = PGA_BYTEA,
+    [C_O_ERR] = PGA_BYTEA,
+    [C_O_OUT_TRUNC] = PGA_BOOL,
+    [C_O_ERR_TRUNC] = PGA_BOOL,
+    [C_O_STATUS] = PGA_INT4,
+    [C_O_T0] = PGA_INT8,
+    [C_O_T1] = PGA_INT8,
 };
 
 /* One execution's row and its events into the columns. */
@@ -1033,14 +1054,14 @@ batch_send(struct engine *e, size_t conn, struct eng_exec **cursor)
 {
 	struct eng_batch *b = calloc(1, sizeof(*b));
 	struct pgarray c[C_N];
-	json_t *versions = json_array();
+	json_t *versions = json_array(), *artifacts = json_array();
 	char *val[C_N] = {NULL};
 	int lengths[C_N] = {0}, formats[C_N] = {0};
 	bool sent = false, bad = false;
 
 	for (size_t i = 0; i < C_N; i++)
 		pga_init(&c[i], col_type[i]);
-	if (b == NULL || versions == NULL ||
+	if (b == NULL || versions == NULL || artifacts == NULL ||
 	    (b->v = calloc(ENGINE_BATCH_EXECS, sizeof(*b->v))) == NULL)
 		goto out;
 	b->e = e;
@@ -1056,11 +1077,14 @@ batch_send(struct engine *e, size_t conn, struct eng_exec **cursor)
 		memset(&ee->pend_events, 0, sizeof(ee->pend_events));
 		ee->fl_versions = ee->pend_versions;
 		ee->pend_versions = json_array();
+		ee->fl_artifacts = ee->pend_artifacts;
+		ee->pend_artifacts = json_array();
 		ee->fl_intents = ee->pend_intents;
 		memset(&ee->pend_intents, 0, sizeof(ee->pend_intents));
 		ee->fl_waiters = ee->pend_waiters;
 		ee->pend_waiters = NULL;
 		json_array_extend(versions, ee->fl_versions);
+		json_array_extend(artifacts, ee->fl_artifacts);
 		batch_add(e, c, ee);
 		b->v[b->n++] = ee;
 	}
@@ -1079,9 +1103,11 @@ batch_send(struct engine *e, size_t conn, struct eng_exec **cursor)
 	for (size_t i = 0; i < C_N; i++) {
 		size_t len = 0;
 
-		if (i == C_VERSIONS || i == C_RUNS) {
-			val[i] = json_dumps(
-			    i == C_VERSIONS ? versions : b->runs, JSON_COMPACT);
+		if (col_type[i] == 0) {
+			val[i] = json_dumps(i == C_VERSIONS ? versions
+			        : i == C_RUNS               ? b->runs
+			                                    : artifacts,
+			    JSON_COMPACT);
 			pga_free(&c[i]);
 		} else {
 			val[i] = pga_finish(&c[i], &len);
@@ -1110,6 +1136,7 @@ out:
 		free(val[i]);
 	}
 	json_decref(versions);
+	json_decref(artifacts);
 	return sent;
 }
 
@@ -1516,10 +1543,6 @@ hook_done(struct hook *h, const struct hook_result *r, void *arg)
 			ev.status = 1;
 			ev.reason = why;
 		} else {
-			static const char sql[] =
-			    "INSERT INTO artifacts (sha256, uri, signature,"
-			    " signed_by) VALUES ($1, $2, $3, $4)"
-			    " ON CONFLICT (sha256) DO NOTHING";
 			struct gantry_error serr;
 			const char *params[4] = {sha, uri, NULL, NULL};
 
@@ -1533,10 +1556,11 @@ hook_done(struct hook *h, const struct hook_result *r, void *arg)
 				params[3] = sig ? "gantryd" : NULL;
 				ev.artifact_signature = sig;
 			}
-			/* Queued ahead of the flush on the same connection:
-			 * the row exists when the snapshot names it. */
-			if (pg_query(
-			        ee->eng->d->pg, sql, 4, params, NULL, NULL) < 0)
+			/* Written with the transition that names it. */
+			if (json_array_append_new(ee->pend_artifacts,
+			        json_pack("{s:s, s:s, s:s?, s:s?}", "sha256",
+			            params[0], "uri", params[1], "signature",
+			            params[2], "signed_by", params[3])) < 0)
 				log_warn(
 				    "artifact.not_recorded", "sha256=%s", sha);
 			ev.artifact_sha256 = sha;

@@ -111,6 +111,7 @@ START_TEST(test_config_new_defaults)
 	ck_assert_int_eq(cfg->max_connections, 4000);
 	ck_assert_int_eq(cfg->db_connect_timeout_ms, 5000);
 	ck_assert_int_eq(cfg->db_statement_timeout_ms, 30000);
+	ck_assert_int_eq(cfg->db_commit_connections, 2);
 	ck_assert_ptr_null(cfg->user);
 	ck_assert(!cfg->allow_root);
 	ck_assert_uint_eq(cfg->ntokens, 0);
@@ -134,6 +135,7 @@ START_TEST(test_defaults_from_json)
 	ck_assert_int_eq(cfg->max_body, 1024 * 1024);
 	ck_assert_int_eq(cfg->db_connect_timeout_ms, 5000);
 	ck_assert_int_eq(cfg->db_statement_timeout_ms, 30000);
+	ck_assert_int_eq(cfg->db_commit_connections, 2);
 	ck_assert_int_eq(cfg->max_connections, 4000);
 	ck_assert_uint_eq(cfg->ntokens, 0);
 	config_free(cfg);
@@ -151,6 +153,7 @@ START_TEST(test_every_key_set)
 	            " \"max_connections\": 16,"
 	            " \"db_connect_timeout\": \"100ms\","
 	            " \"db_statement_timeout\": \"1h\","
+	            " \"db_commit_connections\": 16,"
 	            " \"user\": \"gantry\","
 	            " \"allow_root\": true,"
 	            " \"tokens\": []}");
@@ -165,6 +168,7 @@ START_TEST(test_every_key_set)
 	ck_assert_int_eq(cfg->max_connections, 16);
 	ck_assert_int_eq(cfg->db_connect_timeout_ms, 100);
 	ck_assert_int_eq(cfg->db_statement_timeout_ms, 3600000);
+	ck_assert_int_eq(cfg->db_commit_connections, 16);
 	ck_assert_str_eq(cfg->user, "gantry");
 	ck_assert(cfg->allow_root);
 	ck_assert_uint_eq(cfg->ntokens, 0);
@@ -454,6 +458,9 @@ static const struct {
         "7200000 is out of range 100..3600000 ms"},
     {"\"db_statement_timeout\": \"1h1ms\"", "db_statement_timeout",
         "out of range"},
+    {"\"db_commit_connections\": 0", "db_commit_connections",
+        "0 is out of range 1..16"},
+    {"\"db_commit_connections\": 17", "db_commit_connections", "out of range"},
 };
 
 START_TEST(test_out_of_range)
@@ -706,11 +713,12 @@ START_TEST(test_key_names)
 {
 	static const char *const want[] = {"listen", "database", "log_level",
 	    "pipelines_dir", "max_body", "max_connections",
-	    "db_connect_timeout", "db_statement_timeout", "state_dir",
-	    "max_hooks", "signing_key", "user", "allow_root", "tokens",
-	    "safety_floors", "alarms", "prometheus", "metric_timeout",
-	    "override_max", "alertmanager_label", "github_secret",
-	    "gitlab_token", "gerrit_token", "public_url"};
+	    "db_connect_timeout", "db_statement_timeout",
+	    "db_commit_connections", "state_dir", "max_hooks", "signing_key",
+	    "user", "allow_root", "tokens", "safety_floors", "alarms",
+	    "prometheus", "metric_timeout", "override_max",
+	    "alertmanager_label", "github_secret", "gitlab_token",
+	    "gerrit_token", "public_url"};
 	size_t n = 0;
 
 	while (config_key_name(n) != NULL) {
