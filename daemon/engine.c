@@ -855,18 +855,20 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 		json_decref(b->runs);
 		outputs_free(b->outputs);
 	} else {
-		struct eng_output **tail = &b->outputs;
-
 		json_array_extend(b->runs, e->pend_runs);
 		json_decref(e->pend_runs);
 		e->pend_runs = b->runs;
-		/* back in front of those that came meanwhile */
-		while (*tail != NULL)
-			tail = &(*tail)->next;
-		*tail = e->pend_out;
-		if (e->pend_out == NULL)
-			e->pend_out_tail = tail;
-		e->pend_out = b->outputs;
+		if (b->outputs != NULL) {
+			/* back in front of those that came meanwhile */
+			struct eng_output *last = b->outputs;
+
+			while (last->next != NULL)
+				last = last->next;
+			last->next = e->pend_out;
+			if (e->pend_out == NULL)
+				e->pend_out_tail = &last->next;
+			e->pend_out = b->outputs;
+		}
 	}
 	if (ok)
 		e->batches++;
