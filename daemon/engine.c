@@ -921,8 +921,9 @@ flush_done(PGresult *res, const char *errmsg, void *arg)
 		e->resched = false;
 		sched_soon(e);
 	}
-	if (ok)
-		flush_soon(e);
+	/* What waits (this batch too, when its connection dropped) goes on
+	 * whichever connection is up; with none, flush() waits for one. */
+	flush_soon(e);
 }
 
 /* The batch's columns, in the statement's parameter order ($1...). */
