@@ -505,12 +505,17 @@ main(int argc, char **argv)
 	if (!d.migrate_only && d.cfg->db_commit_connections > 1) {
 		d.ncommit_pg = (size_t)d.cfg->db_commit_connections - 1;
 		d.commit_pg = calloc(d.ncommit_pg, sizeof(*d.commit_pg));
-		for (size_t i = 0; d.commit_pg != NULL && i < d.ncommit_pg; i++)
-			if ((d.commit_pg[i] = pg_new(d.base, d.cfg->database,
-			         d.cfg->db_connect_timeout_ms,
-			         d.cfg->db_statement_timeout_ms,
-			         commit_db_state, &d)) == NULL)
+		for (size_t i = 0; d.commit_pg != NULL && i < d.ncommit_pg;
+		     i++) {
+			d.commit_pg[i] = pg_new(d.base, d.cfg->database,
+			    d.cfg->db_connect_timeout_ms,
+			    d.cfg->db_statement_timeout_ms, commit_db_state,
+			    &d);
+			if (d.commit_pg[i] == NULL)
 				break;
+			/* told apart from the main one in pg_stat_activity */
+			pg_set_app_name(d.commit_pg[i], "gantryd-commit");
+		}
 		if (d.commit_pg == NULL ||
 		    d.commit_pg[d.ncommit_pg - 1] == NULL)
 			fatal("daemon.init", "error=\"out of memory\"");

@@ -58,6 +58,7 @@ TAILQ_HEAD(pg_qlist, pg_q);
 struct pg {
 	struct event_base *base;
 	char *conninfo;
+	char app_name[64]; /* fallback_application_name */
 	int64_t connect_timeout_ms, statement_timeout_ms;
 	pg_state_cb state_cb;
 	void *state_arg;
@@ -212,7 +213,7 @@ conn_begin(struct pg *pg)
 {
 	static const char *const kw[] = {
 	    "dbname", "fallback_application_name", NULL};
-	const char *vals[] = {pg->conninfo, "gantryd", NULL};
+	const char *vals[] = {pg->conninfo, pg->app_name, NULL};
 
 	pg->state = PG_CONNECTING;
 	pg->reconnects++;
@@ -577,6 +578,7 @@ pg_new(struct event_base *base, const char *conninfo,
 		return NULL;
 	pg->base = base;
 	pg->conninfo = strdup(conninfo);
+	snprintf(pg->app_name, sizeof(pg->app_name), "gantryd");
 	pg->connect_timeout_ms = connect_timeout_ms;
 	pg->statement_timeout_ms = statement_timeout_ms;
 	pg->state_cb = state_cb;
@@ -600,6 +602,12 @@ pg_start(struct pg *pg)
 {
 	if (pg->state == PG_IDLE)
 		conn_begin(pg);
+}
+
+void
+pg_set_app_name(struct pg *pg, const char *name)
+{
+	snprintf(pg->app_name, sizeof(pg->app_name), "%s", name);
 }
 
 void

@@ -82,6 +82,11 @@ int pg_query_prepared_bin(struct pg *pg, const char *sql, int nparams,
 int pg_query_simple(
     struct pg *pg, const char *sql, pg_result_cb cb, void *arg) MUSTCHECK;
 
+/* The application_name the server shows for the connection unless the
+ * conninfo names one (default "gantryd"); set before pg_start(), or it
+ * applies from the next reconnect. */
+void pg_set_app_name(struct pg *pg, const char *name);
+
 bool pg_is_up(const struct pg *pg);
 const char *pg_last_error(const struct pg *pg);
 unsigned long pg_reconnects(const struct pg *pg);
