@@ -176,7 +176,8 @@ struct engine {
 	struct event *ev_trig;
 	/* Stage starts of one scheduler pass: their targets' versions are
 	 * read by one statement. */
-	json_t *start_rows;
+	struct pgarray start_i, start_pipeline,
+	    start_target; /* a row a target */
 	int64_t *start_ids;
 	size_t nstart, capstart;
 	int64_t leftover_since; /* ms; 0 before the first TERM */
@@ -592,8 +593,8 @@ static const char flush_sql[] =
     " SELECT e.execution, e.seq, e.kind, e.data, now()"
     " FROM unnest($8::bigint[], $9::bigint[], $10::text[], $11::jsonb[])"
     "  AS e(execution, seq, kind, data)"
-    " JOIN up ON up.id = e.execution"
-    " ON CONFLICT (execution, seq) DO NOTHING RETURNING 1),"
+    " JOIN up ON up.id = e.execution" /* so never twice: no ON CONFLICT */
+    " RETURNING 1),"
     " tv AS ("
     " INSERT INTO target_versions (pipeline, target, version, execution,"
     "  updated_at)"
@@ -2021,39 +2022,52 @@ static void
 starts_send(struct engine *e)
 {
 	static const char sql[] =
-	    "SELECT r.i, t.name, v.version"
-	    " FROM json_to_recordset($1::json) AS r(i int, pipeline text,"
-	    "  targets text[])"
-	    " CROSS JOIN LATERAL unnest(r.targets) WITH ORDINALITY AS t(name, "
-	    "o)"
-	    " LEFT JOIN target_versions v"
-	    " ON v.pipeline = r.pipeline AND v.target = t.name"
-	    " ORDER BY r.i, t.o";
+	    "SELECT t.i, t.name, v.version"
+	    " FROM unnest($1::int[], $2::text[], $3::text[]) WITH ORDINALITY"
+	    "  AS t(i, pipeline, name, o)"
+	    " LEFT JOIN target_versions AS v"
+	    " ON v.pipeline = t.pipeline AND v.target = t.name"
+	    " ORDER BY t.o";
 	struct start_batch *b;
-	char *text;
+	char *val[3];
+	size_t len[3] = {0};
+	int lengths[3], formats[3] = {1, 1, 1};
+	bool bad;
 
 	if (e->nstart == 0)
 		return;
 	b = malloc(sizeof(*b) + e->nstart * sizeof(b->ids[0]));
-	text = json_dumps(e->start_rows, JSON_COMPACT);
-	json_array_clear(e->start_rows);
-	if (b == NULL) {
+	/* one row a target: the start it belongs to, its pipeline, name */
+	val[0] = pga_finish(&e->start_i, &len[0]);
+	val[1] = pga_finish(&e->start_pipeline, &len[1]);
+	val[2] = pga_finish(&e->start_target, &len[2]);
+	pga_init(&e->start_i, PGA_INT4);
+	pga_init(&e->start_pipeline, PGA_TEXT);
+	pga_init(&e->start_target, PGA_TEXT);
+	bad = val[0] == NULL || val[1] == NULL || val[2] == NULL;
+	for (int i = 0; i < 3; i++) {
+		bad |= len[i] > INT_MAX;
+		lengths[i] = (int)len[i];
+	}
+	if (b == NULL || bad) {
 		/* every start is retried by the next pass */
 		for (size_t i = 0; i < e->nstart; i++)
 			stage_versions(e, e->start_ids[i], false, NULL, 0, 0);
 		e->nstart = 0;
-		free(text);
+		free(b);
+		for (int i = 0; i < 3; i++)
+			free(val[i]);
 		return;
 	}
 	b->e = e;
 	b->n = e->nstart;
 	memcpy(b->ids, e->start_ids, e->nstart * sizeof(b->ids[0]));
 	e->nstart = 0;
-	if (text == NULL ||
-	    pg_query_prepared(e->d->pg, sql, 1, (const char *const *)&text,
-	        versions_loaded, b) < 0)
+	if (pg_query_prepared_bin(e->d->pg, sql, 3, (const char *const *)val,
+	        lengths, formats, versions_loaded, b) < 0)
 		versions_loaded(NULL, "database unavailable", b);
-	free(text);
+	for (int i = 0; i < 3; i++)
+		free(val[i]);
 }
 
 static bool
@@ -2497,11 +2511,6 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 	/* Start: hold the slot and the targets; their versions are read
 	 * for the whole pass at once (starts_send). */
 	{
-		json_t *targets = json_array();
-
-		for (size_t i = 0; targets != NULL && i < xst->ntargets; i++)
-			json_array_append_new(
-			    targets, json_string(xst->targets[i].name));
 		if (e->nstart == e->capstart) {
 			size_t cap = e->capstart ? 2 * e->capstart : 64;
 			int64_t *v = realloc(e->start_ids, cap * sizeof(*v));
@@ -2511,15 +2520,13 @@ sched_one(struct engine *e, struct eng_exec *ee, struct sched_index *ix)
 				e->capstart = cap;
 			}
 		}
-		if (targets != NULL && e->nstart == e->capstart) {
-			json_decref(targets);
-			targets = NULL;
-		}
-		if (targets == NULL ||
-		    json_array_append_new(e->start_rows,
-		        json_pack("{s:I, s:s, s:o}", "i", (json_int_t)e->nstart,
-		            "pipeline", x->pipeline, "targets", targets)) < 0)
+		if (e->nstart == e->capstart)
 			return; /* out of memory: still waiting, next pass */
+		for (size_t i = 0; i < xst->ntargets; i++) {
+			pga_int4(&e->start_i, (int32_t)e->nstart);
+			pga_str(&e->start_pipeline, x->pipeline);
+			pga_str(&e->start_target, xst->targets[i].name);
+		}
 		e->start_ids[e->nstart++] = x->id;
 		ee->held_stage = (int64_t)x->stage;
 		ee->starting = true;
@@ -3743,7 +3750,9 @@ engine_new(struct gantryd *d)
 	    hookrun_new(d->base, (unsigned)d->cfg->max_hooks, ENGINE_CAPTURE);
 	e->ev_flush = event_new(d->base, -1, 0, flush, e);
 	e->ev_trig = event_new(d->base, -1, 0, trigger_flush, e);
-	e->start_rows = json_array();
+	pga_init(&e->start_i, PGA_INT4);
+	pga_init(&e->start_pipeline, PGA_TEXT);
+	pga_init(&e->start_target, PGA_TEXT);
 	e->trig_tail = &e->trig_head;
 	e->ev_sched = event_new(d->base, -1, 0, sched, e);
 	e->pend_runs = json_array();
@@ -3752,9 +3761,8 @@ engine_new(struct gantryd *d)
 	e->ev_leftover = evtimer_new(d->base, leftovers_poll, e);
 	e->ev_stuck = event_new(d->base, -1, EV_PERSIST, stuck_check, e);
 	if (e->state_dir == NULL || e->hr == NULL || e->ev_flush == NULL ||
-	    e->ev_trig == NULL || e->start_rows == NULL ||
-	    e->ev_sched == NULL || e->ev_wake == NULL || e->ev_stuck == NULL ||
-	    e->ev_leftover == NULL) {
+	    e->ev_trig == NULL || e->ev_sched == NULL || e->ev_wake == NULL ||
+	    e->ev_stuck == NULL || e->ev_leftover == NULL) {
 		engine_free(e);
 		return NULL;
 	}
@@ -3803,7 +3811,9 @@ engine_free(struct engine *e)
 		event_free(e->ev_flush);
 	if (e->ev_trig)
 		event_free(e->ev_trig);
-	json_decref(e->start_rows);
+	pga_free(&e->start_i);
+	pga_free(&e->start_pipeline);
+	pga_free(&e->start_target);
 	free(e->start_ids);
 	if (e->ev_sched)
 		event_free(e->ev_sched);
