@@ -684,12 +684,9 @@ notify_watchers(struct engine *e, struct eng_exec *ee)
 			while (event_unframe(
 			    &ee->fl_events, &off, &seq, &kind, &data, &len)) {
 				jw_open(&b, '{');
-				jw_key(&b, "execution");
-				jw_int(&b, ee->x->id);
-				jw_key(&b, "seq");
-				jw_int(&b, seq);
-				jw_key(&b, "kind");
-				jw_str(&b, exec_event_name(kind));
+				jw_kint(&b, "execution", ee->x->id);
+				jw_kint(&b, "seq", seq);
+				jw_kstr(&b, "kind", exec_event_name(kind));
 				jw_key(&b, "data");
 				jw_raw(&b, data, len);
 				jw_close(&b, '}');
@@ -768,6 +765,17 @@ outputs_free(struct eng_output *o)
 	}
 }
 
+/* The rows *fl of a batch that did not commit go back in front of those
+ * that came meanwhile (*pend); *fl is left NULL. */
+static void
+rows_back(json_t **fl, json_t **pend)
+{
+	json_array_extend(*fl, *pend);
+	json_decref(*pend);
+	*pend = *fl;
+	*fl = NULL;
+}
+
 /* Put a batch that did not commit back in front of what came meanwhile,
  * in order; refused (not a connection problem): a bug or a constraint,
  * the executions stop loudly rather than loop. */
@@ -785,14 +793,8 @@ batch_requeue(struct eng_exec *ee, bool refused, const char *errmsg)
 		refused = true; /* out of memory: do not send half of it */
 		errmsg = "out of memory putting a batch back";
 	}
-	json_array_extend(ee->fl_versions, ee->pend_versions);
-	json_decref(ee->pend_versions);
-	ee->pend_versions = ee->fl_versions;
-	ee->fl_versions = NULL;
-	json_array_extend(ee->fl_artifacts, ee->pend_artifacts);
-	json_decref(ee->pend_artifacts);
-	ee->pend_artifacts = ee->fl_artifacts;
-	ee->fl_artifacts = NULL;
+	rows_back(&ee->fl_versions, &ee->pend_versions);
+	rows_back(&ee->fl_artifacts, &ee->pend_artifacts);
 	(void)intents_append(&ee->fl_intents, &ee->pend_intents);
 	exec_intents_clear(&ee->pend_intents);
 	ee->pend_intents = ee->fl_intents;
@@ -3164,30 +3166,18 @@ static void
 trigger_row(struct buf *b, const struct trigger_job *j, size_t i)
 {
 	jw_open(b, '{');
-	jw_key(b, "i");
-	jw_int(b, (int64_t)i);
-	jw_key(b, "pipeline");
-	jw_str(b, j->pipeline);
-	jw_key(b, "version");
-	jw_int(b, j->version);
-	jw_key(b, "revision");
-	jw_str(b, j->revision);
-	jw_key(b, "actor");
-	jw_str(b, j->actor);
-	jw_key(b, "sha");
-	jw_str(b, j->sha);
-	jw_key(b, "uri");
-	jw_str(b, j->uri);
-	jw_key(b, "sig");
-	jw_str(b, j->sig);
-	jw_key(b, "key");
-	jw_str(b, j->key);
-	jw_key(b, "reason");
-	jw_str(b, j->reason);
-	jw_key(b, "dry_run");
-	jw_bool(b, j->x->dry_run);
-	jw_key(b, "state");
-	jw_str(b, exec_state_name(j->x->state));
+	jw_kint(b, "i", (int64_t)i);
+	jw_kstr(b, "pipeline", j->pipeline);
+	jw_kint(b, "version", j->version);
+	jw_kstr(b, "revision", j->revision);
+	jw_kstr(b, "actor", j->actor);
+	jw_kstr(b, "sha", j->sha);
+	jw_kstr(b, "uri", j->uri);
+	jw_kstr(b, "sig", j->sig);
+	jw_kstr(b, "key", j->key);
+	jw_kstr(b, "reason", j->reason);
+	jw_kbool(b, "dry_run", j->x->dry_run);
+	jw_kstr(b, "state", exec_state_name(j->x->state));
 	jw_key(b, "snap");
 	exec_write(b, j->x);
 	jw_close(b, '}');

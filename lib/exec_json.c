@@ -23,41 +23,20 @@
  */
 
 static void
-kstr(struct buf *b, const char *key, const char *v)
-{
-	jw_key(b, key);
-	jw_str(b, v);
-}
-
-static void
-kint(struct buf *b, const char *key, int64_t v)
-{
-	jw_key(b, key);
-	jw_int(b, v);
-}
-
-static void
-kbool(struct buf *b, const char *key, bool v)
-{
-	jw_key(b, key);
-	jw_bool(b, v);
-}
-
-static void
 target_write(struct buf *b, const struct exec_target *t)
 {
 	jw_open(b, '{');
-	kstr(b, "name", t->name);
-	kstr(b, "group", t->group);
-	kstr(b, "state", target_state_name(t->state));
-	kbool(b, "touched", t->touched);
-	kstr(b, "previous", t->previous);
-	kint(b, "deploy_attempts", t->deploy_attempts);
-	kint(b, "rollback_attempts", t->rollback_attempts);
-	kbool(b, "hook_running", t->hook_running);
-	kbool(b, "kill_sent", t->kill_sent);
-	kint(b, "started_at", t->started_at);
-	kint(b, "finished_at", t->finished_at);
+	jw_kstr(b, "name", t->name);
+	jw_kstr(b, "group", t->group);
+	jw_kstr(b, "state", target_state_name(t->state));
+	jw_kbool(b, "touched", t->touched);
+	jw_kstr(b, "previous", t->previous);
+	jw_kint(b, "deploy_attempts", t->deploy_attempts);
+	jw_kint(b, "rollback_attempts", t->rollback_attempts);
+	jw_kbool(b, "hook_running", t->hook_running);
+	jw_kbool(b, "kill_sent", t->kill_sent);
+	jw_kint(b, "started_at", t->started_at);
+	jw_kint(b, "finished_at", t->finished_at);
 	jw_close(b, '}');
 }
 
@@ -65,16 +44,16 @@ static void
 stage_write(struct buf *b, const struct exec_stage *s)
 {
 	jw_open(b, '{');
-	kstr(b, "name", s->name);
-	kstr(b, "state", stage_state_name(s->state));
-	kint(b, "batch", s->batch);
-	kbool(b, "one_box_done", s->one_box_done);
-	kint(b, "bake_until", s->bake_until);
-	kint(b, "test_attempts", s->test_attempts);
-	kbool(b, "test_running", s->test_running);
-	kint(b, "started_at", s->started_at);
-	kint(b, "finished_at", s->finished_at);
-	kstr(b, "reason", s->reason);
+	jw_kstr(b, "name", s->name);
+	jw_kstr(b, "state", stage_state_name(s->state));
+	jw_kint(b, "batch", s->batch);
+	jw_kbool(b, "one_box_done", s->one_box_done);
+	jw_kint(b, "bake_until", s->bake_until);
+	jw_kint(b, "test_attempts", s->test_attempts);
+	jw_kbool(b, "test_running", s->test_running);
+	jw_kint(b, "started_at", s->started_at);
+	jw_kint(b, "finished_at", s->finished_at);
+	jw_kstr(b, "reason", s->reason);
 	jw_key(b, "targets");
 	jw_open(b, '[');
 	for (size_t i = 0; i < s->ntargets; i++)
@@ -89,10 +68,10 @@ blockers_write(struct buf *b, const struct exec_blocker *v, size_t n)
 	jw_open(b, '[');
 	for (size_t i = 0; i < n; i++) {
 		jw_open(b, '{');
-		kstr(b, "kind", v[i].kind);
-		kstr(b, "reason", v[i].reason);
-		kint(b, "until", v[i].until);
-		kstr(b, "id", v[i].id);
+		jw_kstr(b, "kind", v[i].kind);
+		jw_kstr(b, "reason", v[i].reason);
+		jw_kint(b, "until", v[i].until);
+		jw_kstr(b, "id", v[i].id);
 		jw_close(b, '}');
 	}
 	jw_close(b, ']');
@@ -104,13 +83,13 @@ overrides_write(struct buf *b, const struct exec_override *o, size_t n)
 	jw_open(b, '[');
 	for (size_t i = 0; i < n; i++) {
 		jw_open(b, '{');
-		kstr(b, "stage", o[i].stage);
-		kstr(b, "blocker", o[i].blocker);
-		kstr(b, "actor", o[i].actor);
-		kstr(b, "reason", o[i].reason);
-		kint(b, "at", o[i].at);
-		kint(b, "expires", o[i].expires);
-		kbool(b, "used", o[i].used);
+		jw_kstr(b, "stage", o[i].stage);
+		jw_kstr(b, "blocker", o[i].blocker);
+		jw_kstr(b, "actor", o[i].actor);
+		jw_kstr(b, "reason", o[i].reason);
+		jw_kint(b, "at", o[i].at);
+		jw_kint(b, "expires", o[i].expires);
+		jw_kbool(b, "used", o[i].used);
 		jw_close(b, '}');
 	}
 	jw_close(b, ']');
@@ -122,11 +101,11 @@ decisions_write(struct buf *b, const struct exec_decision *d, size_t n)
 	jw_open(b, '[');
 	for (size_t i = 0; i < n; i++) {
 		jw_open(b, '{');
-		kint(b, "at", d[i].at);
-		kstr(b, "stage", d[i].stage);
-		kstr(b, "kind", d[i].kind);
-		kstr(b, "subject", d[i].subject);
-		kstr(b, "reason", d[i].reason);
+		jw_kint(b, "at", d[i].at);
+		jw_kstr(b, "stage", d[i].stage);
+		jw_kstr(b, "kind", d[i].kind);
+		jw_kstr(b, "subject", d[i].subject);
+		jw_kstr(b, "reason", d[i].reason);
 		jw_key(b, "detail");
 		jw_json(b, d[i].detail);
 		jw_close(b, '}');
@@ -138,32 +117,32 @@ void
 exec_write(struct buf *b, const struct exec *x)
 {
 	jw_open(b, '{');
-	kint(b, "id", x->id);
-	kstr(b, "pipeline", x->pipeline);
-	kint(b, "pipeline_version", x->pipeline_version);
-	kstr(b, "revision", x->revision);
-	kstr(b, "state", exec_state_name(x->state));
-	kstr(b, "paused_from", exec_state_name(x->paused_from));
-	kbool(b, "pause_requested", x->pause_requested);
+	jw_kint(b, "id", x->id);
+	jw_kstr(b, "pipeline", x->pipeline);
+	jw_kint(b, "pipeline_version", x->pipeline_version);
+	jw_kstr(b, "revision", x->revision);
+	jw_kstr(b, "state", exec_state_name(x->state));
+	jw_kstr(b, "paused_from", exec_state_name(x->paused_from));
+	jw_kbool(b, "pause_requested", x->pause_requested);
 	jw_key(b, "artifact");
 	jw_open(b, '{');
-	kstr(b, "uri", x->artifact_uri);
-	kstr(b, "sha256", x->artifact_sha256);
-	kstr(b, "signature", x->artifact_signature);
+	jw_kstr(b, "uri", x->artifact_uri);
+	jw_kstr(b, "sha256", x->artifact_sha256);
+	jw_kstr(b, "signature", x->artifact_signature);
 	jw_close(b, '}');
-	kint(b, "seq", x->seq);
-	kint(b, "stage", x->stage);
-	kbool(b, "stage_started", x->stage_started);
-	kbool(b, "rolling_back_all", x->rolling_back_all);
+	jw_kint(b, "seq", x->seq);
+	jw_kint(b, "stage", x->stage);
+	jw_kbool(b, "stage_started", x->stage_started);
+	jw_kbool(b, "rolling_back_all", x->rolling_back_all);
 	/* final_state: EXEC_QUEUED means none (no rollback was started) */
-	kstr(b, "final_state",
+	jw_kstr(b, "final_state",
 	    x->final_state == EXEC_QUEUED ? NULL
 	                                  : exec_state_name(x->final_state));
-	kstr(b, "reason", x->reason);
-	kint(b, "created_at", x->created_at);
-	kint(b, "finished_at", x->finished_at);
-	kint(b, "notify_seq", x->notify_seq);
-	kbool(b, "dry_run", x->dry_run);
+	jw_kstr(b, "reason", x->reason);
+	jw_kint(b, "created_at", x->created_at);
+	jw_kint(b, "finished_at", x->finished_at);
+	jw_kint(b, "notify_seq", x->notify_seq);
+	jw_kbool(b, "dry_run", x->dry_run);
 	jw_key(b, "blockers");
 	blockers_write(b, x->blockers, x->nblockers);
 	jw_key(b, "overrides");
@@ -267,36 +246,36 @@ exec_event_write(struct buf *b, const struct exec_event *ev)
 		return false;
 	f = event_fields(ev->kind);
 	jw_open(b, '{');
-	kstr(b, "kind", exec_event_name(ev->kind));
+	jw_kstr(b, "kind", exec_event_name(ev->kind));
 	if (f & F_STEP)
-		kstr(b, "step", ev->step);
+		jw_kstr(b, "step", ev->step);
 	if (f & F_ATTEMPT)
-		kint(b, "attempt", ev->attempt);
+		jw_kint(b, "attempt", ev->attempt);
 	if (f & F_STATUS)
-		kint(b, "status", ev->status);
+		jw_kint(b, "status", ev->status);
 	if (f & F_TIMER)
-		kstr(b, "timer", ev->timer);
+		jw_kstr(b, "timer", ev->timer);
 	if (f & F_ALARM)
-		kstr(b, "alarm", ev->alarm);
+		jw_kstr(b, "alarm", ev->alarm);
 	if (f & F_ACTOR)
-		kstr(b, "actor", ev->actor);
+		jw_kstr(b, "actor", ev->actor);
 	if (f & F_REASON)
-		kstr(b, "reason", ev->reason);
+		jw_kstr(b, "reason", ev->reason);
 	if (f & F_OTHER)
-		kint(b, "other", ev->other);
+		jw_kint(b, "other", ev->other);
 	if ((f & F_ARTIFACT) && ev->artifact_sha256 != NULL)
-		kstr(b, "artifact_sha256", ev->artifact_sha256);
+		jw_kstr(b, "artifact_sha256", ev->artifact_sha256);
 	if ((f & F_ARTIFACT) && ev->artifact_uri != NULL)
-		kstr(b, "artifact_uri", ev->artifact_uri);
+		jw_kstr(b, "artifact_uri", ev->artifact_uri);
 	if ((f & F_ARTIFACT) && ev->artifact_signature != NULL)
-		kstr(b, "artifact_signature", ev->artifact_signature);
+		jw_kstr(b, "artifact_signature", ev->artifact_signature);
 	if (f & F_TARGETS) {
 		jw_key(b, "targets");
 		jw_open(b, '{');
 		for (size_t i = 0; i < ev->ntarget_versions; i++) {
 			if (ev->target_names[i] == NULL)
 				return false;
-			kstr(b, ev->target_names[i], ev->target_versions[i]);
+			jw_kstr(b, ev->target_names[i], ev->target_versions[i]);
 		}
 		jw_close(b, '}');
 	}
@@ -305,8 +284,8 @@ exec_event_write(struct buf *b, const struct exec_event *ev)
 		blockers_write(b, ev->blockers, ev->nblockers);
 	}
 	if (f & F_BLOCKER) {
-		kstr(b, "blocker", ev->blocker);
-		kint(b, "expires", ev->expires);
+		jw_kstr(b, "blocker", ev->blocker);
+		jw_kint(b, "expires", ev->expires);
 	}
 	if ((f & F_DETAIL) && ev->detail != NULL) {
 		jw_key(b, "detail");

@@ -186,6 +186,27 @@ jw_null(struct buf *b)
 }
 
 void
+jw_kstr(struct buf *b, const char *key, const char *v)
+{
+	jw_key(b, key);
+	jw_str(b, v);
+}
+
+void
+jw_kint(struct buf *b, const char *key, int64_t v)
+{
+	jw_key(b, key);
+	jw_int(b, v);
+}
+
+void
+jw_kbool(struct buf *b, const char *key, bool v)
+{
+	jw_key(b, key);
+	jw_bool(b, v);
+}
+
+void
 jw_json(struct buf *b, const json_t *j)
 {
 	char *s;

@@ -42,6 +42,11 @@ void jw_int(struct buf *b, int64_t v);
 void jw_bool(struct buf *b, bool v);
 void jw_null(struct buf *b);
 
+/* "key":value in one call (the value as jw_str, jw_int, jw_bool). */
+void jw_kstr(struct buf *b, const char *key, const char *v);
+void jw_kint(struct buf *b, const char *key, int64_t v);
+void jw_kbool(struct buf *b, const char *key, bool v);
+
 /* A jansson value as json_dumps(JSON_COMPACT | JSON_ENCODE_ANY) writes
  * it; NULL writes null. */
 void jw_json(struct buf *b, const json_t *j);

@@ -53,41 +53,44 @@ count(struct pgarray *a)
 	return true;
 }
 
-void
-pga_int8(struct pgarray *a, int64_t v)
+/* One element of n (<= 8) bytes v, after its length. */
+static void
+fixed(struct pgarray *a, const char *v, uint32_t n)
 {
 	char p[12];
 
 	if (!count(a))
 		return;
-	put32(p, 8);
-	put32(p + 4, (uint32_t)((uint64_t)v >> 32));
-	put32(p + 8, (uint32_t)v);
-	buf_add(&a->b, p, sizeof(p));
+	put32(p, n);
+	memcpy(p + 4, v, n);
+	buf_add(&a->b, p, 4 + n);
+}
+
+void
+pga_int8(struct pgarray *a, int64_t v)
+{
+	char p[8];
+
+	put32(p, (uint32_t)((uint64_t)v >> 32));
+	put32(p + 4, (uint32_t)v);
+	fixed(a, p, 8);
 }
 
 void
 pga_int4(struct pgarray *a, int32_t v)
 {
-	char p[8];
+	char p[4];
 
-	if (!count(a))
-		return;
-	put32(p, 4);
-	put32(p + 4, (uint32_t)v);
-	buf_add(&a->b, p, sizeof(p));
+	put32(p, (uint32_t)v);
+	fixed(a, p, 4);
 }
 
 void
 pga_bool(struct pgarray *a, bool v)
 {
-	char p[5];
+	char p = v ? 1 : 0;
 
-	if (!count(a))
-		return;
-	put32(p, 1);
-	p[4] = v ? 1 : 0;
-	buf_add(&a->b, p, sizeof(p));
+	fixed(a, &p, 1);
 }
 
 void
